@@ -1,0 +1,182 @@
+// Package store keeps what entrawiz must remember between runs: the config
+// file (never a secret), secrets in the OS keyring, and the admin's token
+// cache encrypted with a key that lives in the keyring.
+package store
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/zalando/go-keyring"
+)
+
+// KeyringService is the keyring service name every entrawiz item is filed
+// under.
+const KeyringService = "entrawiz"
+
+var (
+	// ErrNotFound means the keyring has no item under that name.
+	ErrNotFound = errors.New("not found in the keyring")
+	// ErrKeyringTimeout means the keyring did not answer in time, usually
+	// because it is locked and waiting for a password prompt nobody sees.
+	ErrKeyringTimeout = errors.New("the OS keyring did not answer in time (is it locked?)")
+)
+
+// NoKeyringError says that no keyring service is available and how to get
+// one. entrawiz never falls back to storing secrets in plain files.
+type NoKeyringError struct{ Err error }
+
+func (e *NoKeyringError) Error() string {
+	return "no OS keyring is available to keep the client secret: " + keyringRemedy() + " (" + e.Err.Error() + ")"
+}
+
+func (e *NoKeyringError) Unwrap() error { return e.Err }
+
+func keyringRemedy() string {
+	switch runtime.GOOS {
+	case "linux", "freebsd", "openbsd":
+		return "install and start a Secret Service provider such as gnome-keyring or KeePassXC " +
+			"(headless: apt-get install gnome-keyring dbus, then run entrawiz inside " +
+			"`dbus-run-session` after unlocking with `gnome-keyring-daemon --unlock`)"
+	case "darwin":
+		return "unlock the login keychain (security unlock-keychain)"
+	case "windows":
+		return "make sure the Windows Credential Manager service is running"
+	}
+	return "this platform has no supported keyring"
+}
+
+// Secrets is a keyring: small named secrets.
+type Secrets interface {
+	Get(name string) (string, error)
+	Set(name, value string) error
+	Delete(name string) error
+}
+
+// OSKeyring is the operating system's keyring (Secret Service, macOS
+// Keychain, Windows Credential Manager) with a timeout on every call.
+type OSKeyring struct {
+	Timeout time.Duration // default 10s
+}
+
+func (k OSKeyring) timeout() time.Duration {
+	if k.Timeout > 0 {
+		return k.Timeout
+	}
+	return 10 * time.Second
+}
+
+// Get returns the named secret, or ErrNotFound.
+func (k OSKeyring) Get(name string) (string, error) {
+	var v string
+	err := k.call("read", name, func() error {
+		var err error
+		v, err = keyring.Get(KeyringService, name)
+		return err
+	})
+	return v, err
+}
+
+// Set stores the named secret, replacing any previous value.
+func (k OSKeyring) Set(name, value string) error {
+	return k.call("write", name, func() error { return keyring.Set(KeyringService, name, value) })
+}
+
+// Delete removes the named secret; deleting a missing one is not an error.
+func (k OSKeyring) Delete(name string) error {
+	err := k.call("delete", name, func() error { return keyring.Delete(KeyringService, name) })
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
+// call runs f with a timeout and maps the keyring's errors. A call that
+// times out is left running: the keyring APIs cannot be cancelled.
+func (k OSKeyring) call(op, name string, f func() error) error {
+	done := make(chan error, 1)
+	go func() { done <- f() }()
+	select {
+	case err := <-done:
+		return mapKeyringErr(op, name, err)
+	case <-time.After(k.timeout()):
+		return fmt.Errorf("keyring %s %q: %w", op, name, ErrKeyringTimeout)
+	}
+}
+
+func mapKeyringErr(op, name string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, keyring.ErrNotFound):
+		return fmt.Errorf("keyring %s %q: %w", op, name, ErrNotFound)
+	case errors.Is(err, keyring.ErrUnsupportedPlatform) || isNoServiceErr(err):
+		return fmt.Errorf("keyring %s %q: %w", op, name, &NoKeyringError{Err: err})
+	case errors.Is(err, keyring.ErrSetDataTooBig):
+		return fmt.Errorf("keyring %s %q: the value is too big for this keyring: %w", op, name, err)
+	}
+	return fmt.Errorf("keyring %s %q: %w", op, name, err)
+}
+
+// isNoServiceErr recognises D-Bus failures that mean no Secret Service is
+// running, which the library reports only as text.
+func isNoServiceErr(err error) bool {
+	msg := err.Error()
+	for _, s := range []string{"org.freedesktop.secrets", "DBUS_SESSION_BUS_ADDRESS", "dbus", "D-Bus", "ServiceUnknown", "no such file or directory"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// MemKeyring is an in-memory keyring for tests and `entrawiz demo`.
+type MemKeyring struct {
+	mu    sync.Mutex
+	items map[string]string
+}
+
+// NewMemKeyring returns an empty in-memory keyring.
+func NewMemKeyring() *MemKeyring { return &MemKeyring{items: map[string]string{}} }
+
+// Get returns the named secret, or ErrNotFound.
+func (m *MemKeyring) Get(name string) (string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	v, ok := m.items[name]
+	if !ok {
+		return "", fmt.Errorf("keyring read %q: %w", name, ErrNotFound)
+	}
+	return v, nil
+}
+
+// Set stores the named secret.
+func (m *MemKeyring) Set(name, value string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.items[name] = value
+	return nil
+}
+
+// Delete removes the named secret.
+func (m *MemKeyring) Delete(name string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.items, name)
+	return nil
+}
+
+// Names returns the names of the stored secrets, for tests.
+func (m *MemKeyring) Names() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []string
+	for k := range m.items {
+		out = append(out, k)
+	}
+	return out
+}
