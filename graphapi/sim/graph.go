@@ -40,26 +40,39 @@ type gctx struct {
 
 func (s *Server) graphMux() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		path := r.URL.Path
-		if !strings.HasPrefix(path, "/v1.0/") {
-			writeGraphError(w, r, http.StatusBadRequest, "BadRequest", "Invalid version: "+strings.SplitN(strings.TrimPrefix(path, "/"), "/", 2)[0])
+		if !strings.HasPrefix(r.URL.Path, "/v1.0/") {
+			writeGraphError(w, r, http.StatusBadRequest, "BadRequest", "Invalid version: "+strings.SplitN(strings.TrimPrefix(r.URL.Path, "/"), "/", 2)[0])
 			return
 		}
-		if s.injectFault(w, r) {
+		if r.URL.Path == "/v1.0/$batch" && r.Method == http.MethodPost {
+			if s.injectFault(w, r) {
+				return
+			}
+			if _, ok := s.authenticate(w, r); ok {
+				s.serveBatch(w, r)
+			}
 			return
 		}
-		p, ok := s.authenticate(w, r)
-		if !ok {
-			return
-		}
-		q, err := parseQuery(r)
-		if err != nil {
-			writeGraphError(w, r, http.StatusBadRequest, err.code, err.msg)
-			return
-		}
-		c := &gctx{s: s, w: w, r: r, p: p, seg: strings.Split(strings.TrimSuffix(path[len("/v1.0/"):], "/"), "/"), q: q}
-		s.route(c)
+		s.graphItem(w, r)
 	})
+}
+
+// graphItem answers one Graph request, alone or as part of a batch.
+func (s *Server) graphItem(w http.ResponseWriter, r *http.Request) {
+	if s.injectFault(w, r) {
+		return
+	}
+	p, ok := s.authenticate(w, r)
+	if !ok {
+		return
+	}
+	q, err := parseQuery(r)
+	if err != nil {
+		writeGraphError(w, r, http.StatusBadRequest, err.code, err.msg)
+		return
+	}
+	c := &gctx{s: s, w: w, r: r, p: p, seg: strings.Split(strings.TrimSuffix(r.URL.Path[len("/v1.0/"):], "/"), "/"), q: q}
+	s.route(c)
 }
 
 // injectFault answers with a 429 or 503 on the configured schedule.

@@ -156,6 +156,9 @@ func writeGraphError(w http.ResponseWriter, r *http.Request, status int, code, m
 		"date":       time.Now().UTC().Format("2006-01-02T15:04:05"),
 		"request-id": w.Header().Get("request-id"),
 	}
+	// Graph always names the client request; without one from the client it
+	// reuses the request-id (graph-errors.json, the 403 example).
+	inner["client-request-id"] = inner["request-id"]
 	if c := r.Header.Get("client-request-id"); c != "" {
 		inner["client-request-id"] = c
 	}
@@ -166,10 +169,14 @@ func writeGraphError(w http.ResponseWriter, r *http.Request, status int, code, m
 // error_description starting with the AADSTS code, error_codes, and trace
 // identifiers.
 func writeTokenError(w http.ResponseWriter, status int, errCode string, aadsts int, text string) {
+	writeJSON(w, status, tokenErrorBody(errCode, aadsts, text))
+}
+
+func tokenErrorBody(errCode string, aadsts int, text string) map[string]any {
 	trace, corr := newUUID(), newUUID()
 	ts := time.Now().UTC().Format("2006-01-02 15:04:05Z")
 	desc := fmt.Sprintf("AADSTS%d: %s\r\nTrace ID: %s\r\nCorrelation ID: %s\r\nTimestamp: %s", aadsts, text, trace, corr, ts)
-	writeJSON(w, status, map[string]any{
+	return map[string]any{
 		"error":             errCode,
 		"error_description": desc,
 		"error_codes":       []int{aadsts},
@@ -177,7 +184,7 @@ func writeTokenError(w http.ResponseWriter, status int, errCode string, aadsts i
 		"trace_id":          trace,
 		"correlation_id":    corr,
 		"error_uri":         fmt.Sprintf("https://login.microsoftonline.com/error?code=%d", aadsts),
-	})
+	}
 }
 
 // randomToken returns n random bytes, base64url encoded: opaque codes and

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 )
@@ -17,12 +18,14 @@ type deviceCode struct {
 	expires                  time.Time
 	approveAt                time.Time // auto approval; zero in manual mode
 	state                    string    // pending, approved, declined, expired, blocked
+	offline                  bool      // offline_access was asked for: issue a refresh token
 	userID                   string
 }
 
 type refreshGrant struct {
 	userID, clientID string
-	scopes           []string
+	scopes           []string // as first granted, which a refresh without scope gets again
+	openid           bool     // the first grant had openid: refreshes bring an ID token too
 }
 
 func (s *Server) loginMux() http.Handler {
@@ -171,7 +174,7 @@ func (s *Server) deviceCodeStart(w http.ResponseWriter, r *http.Request) {
 			fmt.Sprintf("Application with identifier '%s' was not found in the directory '%s'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.", clientID, s.dir.displayName))
 		return
 	}
-	graph, oidc, bad := s.parseScopes(r.PostForm.Get("scope"))
+	_, oidc, bad := s.parseScopes(r.PostForm.Get("scope"))
 	if bad != "" {
 		writeTokenError(w, http.StatusBadRequest, "invalid_scope", 70011,
 			fmt.Sprintf("The provided value for the input parameter 'scope' is not valid. The scope %s is not valid.", bad))
@@ -182,7 +185,8 @@ func (s *Server) deviceCodeStart(w http.ResponseWriter, r *http.Request) {
 		code:     randomToken(48),
 		userCode: userCode(),
 		clientID: clientID,
-		scopes:   scopesAsRequested(r.PostForm.Get("scope"), graph, oidc),
+		scopes:   scopesAsRequested(r.PostForm.Get("scope")),
+		offline:  slices.Contains(oidc, "offline_access"),
 		expires:  now.Add(15 * time.Minute),
 		state:    "pending",
 	}
@@ -205,7 +209,7 @@ func (s *Server) deviceCodeStart(w http.ResponseWriter, r *http.Request) {
 
 // scopesAsRequested keeps the scope names in the form the client sent them,
 // without offline_access, which is what the token response's scope echoes.
-func scopesAsRequested(raw string, _, _ []string) []string {
+func scopesAsRequested(raw string) []string {
 	var out []string
 	for _, sc := range strings.Fields(raw) {
 		if strings.EqualFold(sc, "offline_access") {
@@ -281,10 +285,13 @@ func (s *Server) tokenDeviceCode(w http.ResponseWriter, r *http.Request, tid str
 		writeTokenError(w, http.StatusBadRequest, "expired_token", 70019,
 			"Verification code expired. Have the user retry the sign-in.")
 	case "blocked":
-		writeTokenError(w, http.StatusBadRequest, "invalid_grant", 53003,
+		// As captured from Entra: 400, invalid_grant, suberror message_only.
+		body := tokenErrorBody("invalid_grant", 53003,
 			"Access has been blocked by Conditional Access policies. The access policy does not allow token issuance.")
+		body["suberror"] = "message_only"
+		writeJSON(w, http.StatusBadRequest, body)
 	case "approved":
-		s.issueUserTokens(w, r, tid, snapshot.userID, snapshot.clientID, snapshot.scopes)
+		s.issueUserTokens(w, r, tid, snapshot.userID, snapshot.clientID, snapshot.scopes, snapshot.offline, hasFold(snapshot.scopes, "openid"))
 	}
 }
 
@@ -300,18 +307,21 @@ func (s *Server) tokenRefresh(w http.ResponseWriter, r *http.Request, tid string
 	}
 	scopes := grant.scopes
 	if raw := r.PostForm.Get("scope"); raw != "" {
-		graph, oidc, bad := s.parseScopes(raw)
+		_, _, bad := s.parseScopes(raw)
 		if bad != "" {
 			writeTokenError(w, http.StatusBadRequest, "invalid_scope", 70011,
 				fmt.Sprintf("The provided value for the input parameter 'scope' is not valid. The scope %s is not valid.", bad))
 			return
 		}
-		scopes = scopesAsRequested(raw, graph, oidc)
+		scopes = scopesAsRequested(raw)
 	}
-	s.issueUserTokens(w, r, tid, grant.userID, grant.clientID, scopes)
+	s.issueUserTokens(w, r, tid, grant.userID, grant.clientID, scopes, true, grant.openid || hasFold(scopes, "openid"))
 }
 
-func (s *Server) issueUserTokens(w http.ResponseWriter, r *http.Request, tid, userID, clientID string, scopes []string) {
+// issueUserTokens answers a successful delegated grant. The refresh token
+// comes only with offline_access and the ID token only with openid, as
+// documented; .default means the scopes consented before, at least User.Read.
+func (s *Server) issueUserTokens(w http.ResponseWriter, r *http.Request, tid, userID, clientID string, scopes []string, offline, openid bool) {
 	d := s.dir
 	d.mu.RLock()
 	u := d.usersByID[userID]
@@ -331,10 +341,21 @@ func (s *Server) issueUserTokens(w http.ResponseWriter, r *http.Request, tid, us
 		if i := strings.LastIndex(sc, "/"); i >= 0 {
 			sc = sc[i+1:]
 		}
-		if sc != ".default" {
-			scp = append(scp, sc)
+		if sc == ".default" {
+			s.mu.Lock()
+			scp = append(scp, s.consented[clientID+"/"+userID]...)
+			s.mu.Unlock()
+			if len(scp) == 0 {
+				scp = append(scp, "User.Read")
+			}
+			continue
 		}
+		scp = append(scp, sc)
 	}
+	scp = dedupeFold(scp)
+	s.mu.Lock()
+	s.consented[clientID+"/"+userID] = dedupeFold(append(s.consented[clientID+"/"+userID], scp...))
+	s.mu.Unlock()
 	access, err := s.keys.sign(map[string]any{
 		"aud": GraphResource, "iss": "https://sts.windows.net/" + tid + "/",
 		"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(life).Unix(),
@@ -351,10 +372,13 @@ func (s *Server) issueUserTokens(w http.ResponseWriter, r *http.Request, tid, us
 		"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(life).Unix(),
 		"name": name, "oid": userID, "preferred_username": upn, "sub": userID, "tid": tid, "ver": "2.0",
 	})
-	rt := randomToken(64)
-	s.mu.Lock()
-	s.refresh[rt] = refreshGrant{userID: userID, clientID: clientID, scopes: scopes}
-	s.mu.Unlock()
+	rt := ""
+	if offline {
+		rt = randomToken(64)
+		s.mu.Lock()
+		s.refresh[rt] = refreshGrant{userID: userID, clientID: clientID, scopes: scopes, openid: openid}
+		s.mu.Unlock()
+	}
 	clientInfo, _ := json.Marshal(map[string]string{"uid": userID, "utid": tid})
 	body := map[string]any{
 		"token_type":     "Bearer",
@@ -362,8 +386,12 @@ func (s *Server) issueUserTokens(w http.ResponseWriter, r *http.Request, tid, us
 		"expires_in":     int(life.Seconds()),
 		"ext_expires_in": int(life.Seconds()),
 		"access_token":   access,
-		"refresh_token":  rt,
-		"id_token":       idToken,
+	}
+	if rt != "" {
+		body["refresh_token"] = rt
+	}
+	if openid {
+		body["id_token"] = idToken
 	}
 	if r.PostForm.Get("client_info") == "1" {
 		body["client_info"] = b64(clientInfo)
@@ -474,4 +502,19 @@ func (s *Server) tokenClientCredentials(w http.ResponseWriter, r *http.Request, 
 	writeJSON(w, http.StatusOK, map[string]any{
 		"token_type": "Bearer", "expires_in": int(life.Seconds()), "ext_expires_in": int(life.Seconds()), "access_token": access,
 	})
+}
+
+// dedupeFold drops repeated names, comparing without case.
+func dedupeFold(in []string) []string {
+	var out []string
+	for _, s := range in {
+		if !slices.ContainsFunc(out, func(o string) bool { return strings.EqualFold(o, s) }) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func hasFold(list []string, s string) bool {
+	return slices.ContainsFunc(list, func(x string) bool { return strings.EqualFold(x, s) })
 }

@@ -42,7 +42,7 @@ func parseQuery(r *http.Request) (query, *queryErr) {
 		}
 		q.top = n
 	}
-	if v := raw.Get("$skiptoken"); v != "" {
+	if v := raw.Get("$skiptoken"); v != "" && !isDeltaState(v) { // delta reads its own
 		n, ok := decodeSkipToken(v)
 		if !ok {
 			return q, &queryErr{"Request_BadRequest", "The specified page token value has expired and can no longer be included in your request."}
@@ -86,6 +86,13 @@ func (q query) project(props map[string]any) map[string]any {
 	out := map[string]any{}
 	if id, ok := props["id"]; ok {
 		out["id"] = id
+	}
+	// Annotations are not properties: a polymorphic item keeps its
+	// @odata.type under $select.
+	for k, v := range props {
+		if strings.HasPrefix(k, "@odata.") {
+			out[k] = v
+		}
 	}
 	for _, k := range q.sel {
 		for pk, v := range props {

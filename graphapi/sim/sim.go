@@ -86,7 +86,10 @@ type Server struct {
 	faults   Faults
 	devCodes map[string]*deviceCode // by device_code
 	refresh  map[string]refreshGrant
-	seq      uint64 // request counter for fault schedules
+	// consented remembers the delegated scopes a user granted a client, by
+	// "clientID/userID", which is what a later .default request gets.
+	consented map[string][]string
+	seq       uint64 // request counter for fault schedules
 
 	login, graph *http.Server
 	tmpDir       string
@@ -107,12 +110,13 @@ func Start(opts Options) (*Server, error) {
 		opts.Addr = "127.0.0.1"
 	}
 	s := &Server{
-		opts:     opts,
-		faults:   opts.Faults,
-		clock:    time.Now,
-		devCodes: map[string]*deviceCode{},
-		refresh:  map[string]refreshGrant{},
-		log:      newRequestLog(),
+		opts:      opts,
+		faults:    opts.Faults,
+		clock:     time.Now,
+		devCodes:  map[string]*deviceCode{},
+		refresh:   map[string]refreshGrant{},
+		consented: map[string][]string{},
+		log:       newRequestLog(),
 	}
 	var err error
 	if s.keys, err = newSigner(); err != nil {
@@ -157,9 +161,10 @@ func Start(opts Options) (*Server, error) {
 		UserUPN:      s.dir.userUPN,
 		ControlURL:   loginBase + "/_sim",
 	}
+	// Each server gets its own copy: ServeTLS adds its HTTP/2 protocols to it.
 	tlsConf := &tls.Config{Certificates: []tls.Certificate{s.pki.leaf}, MinVersion: tls.VersionTLS12}
-	s.login = &http.Server{Handler: s.withCommon("login", s.loginMux()), TLSConfig: tlsConf, ReadHeaderTimeout: 10 * time.Second}
-	s.graph = &http.Server{Handler: s.withCommon("graph", s.graphMux()), TLSConfig: tlsConf, ReadHeaderTimeout: 10 * time.Second}
+	s.login = &http.Server{Handler: s.withCommon("login", s.loginMux()), TLSConfig: tlsConf.Clone(), ReadHeaderTimeout: 10 * time.Second}
+	s.graph = &http.Server{Handler: s.withCommon("graph", s.graphMux()), TLSConfig: tlsConf.Clone(), ReadHeaderTimeout: 10 * time.Second}
 	go s.login.ServeTLS(loginLn, "", "")
 	go s.graph.ServeTLS(graphLn, "", "")
 	return s, nil

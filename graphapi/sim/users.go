@@ -235,6 +235,10 @@ func (c *gctx) users() {
 		c.fail(http.StatusBadRequest, "BadRequest", fmt.Sprintf("Resource not found for the segment '%s'.", c.seg[2]))
 		return
 	}
+	if c.r.Method != http.MethodGet { // PATCH and DELETE of users are not simulated
+		c.methodNotAllowed()
+		return
+	}
 	c.entity(http.StatusOK, "users", props)
 }
 
@@ -322,7 +326,11 @@ func (c *gctx) groups() {
 		return
 	}
 	if len(c.seg) == 2 {
-		if c.allowed(readGroups) {
+		switch {
+		case !c.allowed(readGroups):
+		case c.r.Method != http.MethodGet: // PATCH and DELETE of groups are not simulated
+			c.methodNotAllowed()
+		default:
 			d.mu.RLock()
 			props := g.render(c.q.sel)
 			d.mu.RUnlock()
@@ -330,9 +338,11 @@ func (c *gctx) groups() {
 		}
 		return
 	}
-	switch c.seg[2] {
-	case "members", "transitiveMembers":
-		c.groupMembers(g, c.seg[2] == "transitiveMembers", c.seg[3:])
+	// Graph matches path segments without regard to case; the docs write
+	// transitivemembers too (group-list-transitivemembers.md ex. 3).
+	switch strings.ToLower(c.seg[2]) {
+	case "members", "transitivemembers":
+		c.groupMembers(g, strings.EqualFold(c.seg[2], "transitiveMembers"), c.seg[3:])
 	default:
 		c.fail(http.StatusBadRequest, "BadRequest", fmt.Sprintf("Resource not found for the segment '%s'.", c.seg[2]))
 	}
@@ -542,7 +552,33 @@ func (c *gctx) createGroup() {
 	}
 	d := c.s.dir
 	d.mu.Lock()
+	// members@odata.bind and owners@odata.bind take up to 20 directory
+	// object URLs each (G:group-post-groups.md).
+	var binds []string
+	for _, key := range []string{"members@odata.bind", "owners@odata.bind"} {
+		list, _ := body[key].([]any)
+		if len(list) > 20 {
+			d.mu.Unlock()
+			c.badRequest(fmt.Sprintf("At most 20 relationships can be added in %s when creating a group.", key))
+			return
+		}
+		for _, item := range list {
+			ref, _ := item.(string)
+			id := ref[strings.LastIndex(ref, "/")+1:]
+			if d.usersByID[id] == nil && d.groupByID[id] == nil && d.spByID[id] == nil {
+				d.mu.Unlock()
+				c.notFound(id)
+				return
+			}
+			if key == "members@odata.bind" {
+				binds = append(binds, id)
+			}
+		}
+	}
 	g := d.addGroup(name, "", security)
+	for _, id := range binds {
+		d.addMember(g, id, true)
+	}
 	if desc, ok := body["description"].(string); ok {
 		g.Description = desc
 	}
