@@ -417,8 +417,18 @@ func (s *Server) tokenClientCredentials(w http.ResponseWriter, r *http.Request, 
 			"The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
 		return
 	}
-	scope := r.PostForm.Get("scope")
-	if !strings.HasSuffix(scope, "/.default") || strings.Contains(strings.TrimSpace(scope), " ") {
+	// The OIDC scopes MSAL adds to every request are ignored here, as Entra
+	// ignores them in the client credentials grant; one resource remains.
+	var resources []string
+	for _, sc := range strings.Fields(r.PostForm.Get("scope")) {
+		switch strings.ToLower(sc) {
+		case "openid", "profile", "offline_access", "email":
+		default:
+			resources = append(resources, sc)
+		}
+	}
+	scope := strings.Join(resources, " ")
+	if !strings.HasSuffix(scope, "/.default") || len(resources) != 1 {
 		writeTokenError(w, http.StatusBadRequest, "invalid_scope", 1002012,
 			fmt.Sprintf("The provided value for scope %s is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).", scope))
 		return
