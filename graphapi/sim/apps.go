@@ -173,10 +173,11 @@ func passwordJSON(s *secret, text string) map[string]any {
 	return m
 }
 
-// appByKey finds a visible application by object id, or by appId when byAppID.
-func (d *directory) appByKey(key string, byAppID bool, now time.Time) *object {
+// appByKey finds an application by object id, or by appId when byAppID,
+// as a read (visible) or a write (writable) at now sees it.
+func (d *directory) appByKey(key string, byAppID bool, now time.Time, write bool) *object {
 	for _, a := range d.apps {
-		if (byAppID && a.Props["appId"] == key || !byAppID && a.ID == key) && a.visible(now) {
+		if (byAppID && a.Props["appId"] == key || !byAppID && a.ID == key) && (write && a.writable(now) || !write && a.visible(now)) {
 			return a
 		}
 	}
@@ -266,7 +267,7 @@ func (c *gctx) applications(key string) {
 		id, byAppID, rest = c.seg[1], false, c.seg[2:]
 	}
 	d.mu.RLock()
-	app := d.appByKey(id, byAppID, now)
+	app := d.appByKey(id, byAppID, now, c.r.Method != http.MethodGet)
 	var owners []string
 	if app != nil {
 		owners = append(owners, app.owners...)
@@ -366,7 +367,7 @@ func (c *gctx) createApplication() {
 	} else if sp := d.spByAppID(c.p.appID); sp != nil {
 		app.owners = []string{sp.ID}
 	}
-	app.visibleAt = d.delayed(c.s.CurrentFaults().ReplicationDelay)
+	d.stamp(&app.replica, c.s.CurrentFaults())
 	d.apps = append(d.apps, app)
 	props := copyProps(app.Props)
 	d.mu.Unlock()
@@ -418,7 +419,7 @@ func (c *gctx) addPassword(app *object) {
 	sec.hash = sha256.Sum256([]byte(text))
 	d := c.s.dir
 	d.mu.Lock()
-	sec.visibleAt = d.delayed(c.s.CurrentFaults().ReplicationDelay)
+	d.stamp(&sec.replica, c.s.CurrentFaults())
 	app.secrets = append(app.secrets, sec)
 	d.syncPasswordProps(app)
 	d.mu.Unlock()

@@ -168,7 +168,7 @@ func (s *Server) CreateUser(displayName string) string {
 	nick := strings.ToLower(strings.ReplaceAll(displayName, " ", ".")) + fmt.Sprint(len(d.users))
 	u := d.addUser(given, sur, nick, "Sales", "Analyst", true)
 	u.DisplayName = displayName
-	u.visibleAt = s.now().Add(s.CurrentFaults().ReplicationDelay)
+	d.stamp(&u.replica, s.CurrentFaults())
 	return u.ID
 }
 
@@ -284,6 +284,7 @@ type FaultsJSON struct {
 	RetryAfter       string `json:"retry_after,omitempty"`
 	ServerErrorEvery int    `json:"server_error_every,omitempty"`
 	ReplicationDelay string `json:"replication_delay,omitempty"`
+	ReferenceDelay   string `json:"reference_delay,omitempty"`
 	BlockDeviceCode  bool   `json:"block_device_code,omitempty"`
 	DeltaTokenTTL    string `json:"delta_token_ttl,omitempty"`
 	TokenLifetime    string `json:"token_lifetime,omitempty"`
@@ -295,7 +296,7 @@ func (fj FaultsJSON) Faults() (Faults, error) {
 	for _, d := range []struct {
 		s   string
 		dst *time.Duration
-	}{{fj.Latency, &f.Latency}, {fj.RetryAfter, &f.RetryAfter}, {fj.ReplicationDelay, &f.ReplicationDelay},
+	}{{fj.Latency, &f.Latency}, {fj.RetryAfter, &f.RetryAfter}, {fj.ReplicationDelay, &f.ReplicationDelay}, {fj.ReferenceDelay, &f.ReferenceDelay},
 		{fj.DeltaTokenTTL, &f.DeltaTokenTTL}, {fj.TokenLifetime, &f.TokenLifetime}} {
 		if d.s == "" {
 			continue
@@ -317,7 +318,7 @@ func faultsJSON(f Faults) FaultsJSON {
 		return d.String()
 	}
 	return FaultsJSON{Latency: str(f.Latency), ThrottleEvery: f.ThrottleEvery, RetryAfter: str(f.RetryAfter),
-		ServerErrorEvery: f.ServerErrorEvery, ReplicationDelay: str(f.ReplicationDelay), BlockDeviceCode: f.BlockDeviceCode,
+		ServerErrorEvery: f.ServerErrorEvery, ReplicationDelay: str(f.ReplicationDelay), ReferenceDelay: str(f.ReferenceDelay), BlockDeviceCode: f.BlockDeviceCode,
 		DeltaTokenTTL: str(f.DeltaTokenTTL), TokenLifetime: str(f.TokenLifetime)}
 }
 

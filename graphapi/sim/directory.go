@@ -60,9 +60,9 @@ type user struct {
 	EmployeeID                                     string
 	Enabled                                        bool
 	Created                                        time.Time
-	visibleAt                                      time.Time
-	version                                        uint64
-	isAdmin                                        bool
+	replica
+	version uint64
+	isAdmin bool
 }
 
 type group struct {
@@ -71,27 +71,27 @@ type group struct {
 	SecurityEnabled, MailEnabled               bool
 	GroupTypes                                 []string
 	Created                                    time.Time
-	visibleAt                                  time.Time
-	version                                    uint64
-	members                                    []string // user or group ids, in order added
-	memberSet                                  map[string]bool
+	replica
+	version   uint64
+	members   []string // user or group ids, in order added
+	memberSet map[string]bool
 }
 
 // object is an application, service principal, or grant: few of them, many
 // properties, so they are kept as the JSON shape Graph returns.
 type object struct {
-	ID        string
-	Props     map[string]any
-	visibleAt time.Time
-	owners    []string
-	secrets   []*secret // applications only
+	ID    string
+	Props map[string]any
+	replica
+	owners  []string
+	secrets []*secret // applications only
 }
 
 type secret struct {
 	KeyID, DisplayName, Hint string
 	hash                     [32]byte
 	Start, End               time.Time
-	visibleAt                time.Time
+	replica
 }
 
 type dirRole struct {
@@ -358,11 +358,26 @@ func (d *directory) seedRoles() {
 }
 
 // visibleUser reports whether replication has made u visible at t.
-func (u *user) visible(t time.Time) bool { return !t.Before(u.visibleAt) }
+// replica is when a new object reaches the parts of Entra that did not
+// write it. Reads, lists and the token service see it after the replication
+// delay; writes that name it (a service principal for a new app, a role
+// assignment to a new service principal) after the reference delay.
+type replica struct {
+	visibleAt  time.Time
+	writableAt time.Time
+}
 
-func (g *group) visible(t time.Time) bool { return !t.Before(g.visibleAt) }
+// visible reports whether reads at t see the object.
+func (r replica) visible(t time.Time) bool { return !t.Before(r.visibleAt) }
 
-func (o *object) visible(t time.Time) bool { return !t.Before(o.visibleAt) }
+// writable reports whether writes at t that name the object find it.
+func (r replica) writable(t time.Time) bool { return !t.Before(r.writableAt) }
+
+// stamp starts replication of an object written now.
+func (d *directory) stamp(r *replica, f Faults) {
+	r.visibleAt = d.delayed(f.ReplicationDelay)
+	r.writableAt = d.now().Add(f.ReferenceDelay)
+}
 
 // sortedKeys returns m's keys in order, for deterministic output.
 func sortedKeys[V any](m map[string]V) []string {
@@ -373,5 +388,3 @@ func sortedKeys[V any](m map[string]V) []string {
 	sort.Strings(keys)
 	return keys
 }
-
-func (s *secret) visible(t time.Time) bool { return !t.Before(s.visibleAt) }

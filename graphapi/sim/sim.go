@@ -11,6 +11,8 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
+	"log"
 	"net"
 	"net/http"
 	"os"
@@ -54,7 +56,8 @@ type Faults struct {
 	ThrottleEvery    int           // every Nth Graph request answers 429
 	RetryAfter       time.Duration // Retry-After sent with a 429 (default 1s)
 	ServerErrorEvery int           // every Nth Graph request answers 503
-	ReplicationDelay time.Duration // new objects and secrets stay invisible elsewhere this long
+	ReplicationDelay time.Duration // new objects and secrets stay invisible to reads, lists and the token service this long
+	ReferenceDelay   time.Duration // writes that name a new object (e.g. its service principal) fail this long
 	BlockDeviceCode  bool          // Conditional Access blocks the device-code flow (AADSTS53003)
 	DeltaTokenTTL    time.Duration // delta tokens older than this are expired (0: 7 days)
 	TokenLifetime    time.Duration // access token lifetime (0: 3599s)
@@ -163,8 +166,8 @@ func Start(opts Options) (*Server, error) {
 	}
 	// Each server gets its own copy: ServeTLS adds its HTTP/2 protocols to it.
 	tlsConf := &tls.Config{Certificates: []tls.Certificate{s.pki.leaf}, MinVersion: tls.VersionTLS12}
-	s.login = &http.Server{Handler: s.withCommon("login", s.loginMux()), TLSConfig: tlsConf.Clone(), ReadHeaderTimeout: 10 * time.Second}
-	s.graph = &http.Server{Handler: s.withCommon("graph", s.graphMux()), TLSConfig: tlsConf.Clone(), ReadHeaderTimeout: 10 * time.Second}
+	s.login = &http.Server{Handler: s.withCommon("login", s.loginMux()), TLSConfig: tlsConf.Clone(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: quietLog}
+	s.graph = &http.Server{Handler: s.withCommon("graph", s.graphMux()), TLSConfig: tlsConf.Clone(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: quietLog}
 	go s.login.ServeTLS(loginLn, "", "")
 	go s.graph.ServeTLS(graphLn, "", "")
 	return s, nil
@@ -199,3 +202,7 @@ func (s *Server) CurrentFaults() Faults {
 }
 
 func (s *Server) now() time.Time { return s.clock() }
+
+// quietLog drops the HTTP server's own messages (TLS handshakes refused by
+// clients that do not trust the CA, which tests do on purpose).
+var quietLog = log.New(io.Discard, "", 0)

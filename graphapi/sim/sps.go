@@ -23,10 +23,11 @@ var (
 	}
 )
 
-// spByKey finds a visible service principal by id, or by appId when byAppID.
-func (d *directory) spByKey(key string, byAppID bool, now time.Time) *object {
+// spByKey finds a service principal by id, or by appId when byAppID, as a
+// read (visible) or a write (writable) at now sees it.
+func (d *directory) spByKey(key string, byAppID bool, now time.Time, write bool) *object {
 	for _, sp := range d.sps {
-		if (byAppID && sp.Props["appId"] == key || !byAppID && sp.ID == key) && sp.visible(now) {
+		if (byAppID && sp.Props["appId"] == key || !byAppID && sp.ID == key) && (write && sp.writable(now) || !write && sp.visible(now)) {
 			return sp
 		}
 	}
@@ -54,7 +55,7 @@ func (c *gctx) servicePrincipals(key string) {
 		id, byAppID, rest = c.seg[1], false, c.seg[2:]
 	}
 	d.mu.RLock()
-	sp := d.spByKey(id, byAppID, now)
+	sp := d.spByKey(id, byAppID, now, c.r.Method != http.MethodGet)
 	var owners []string
 	if sp != nil {
 		owners = append(owners, sp.owners...)
@@ -171,7 +172,7 @@ func (c *gctx) createServicePrincipal() {
 	d := c.s.dir
 	now := c.now()
 	d.mu.Lock()
-	app := d.appByKey(appID, true, now)
+	app := d.appByKey(appID, true, now, true)
 	if app == nil {
 		d.mu.Unlock()
 		c.badRequest(fmt.Sprintf("The appId '%s' of the service principal does not reference a valid application object.", appID))
@@ -197,7 +198,7 @@ func (c *gctx) createServicePrincipal() {
 	sp.Props["publisherName"] = d.displayName
 	delete(body, "appId")
 	msg := applyAppProps(sp, body, "servicePrincipal")
-	sp.visibleAt = d.delayed(c.s.CurrentFaults().ReplicationDelay)
+	d.stamp(&sp.replica, c.s.CurrentFaults())
 	if msg != "" {
 		d.sps = d.sps[:len(d.sps)-1]
 		delete(d.spByID, sp.ID)
@@ -256,11 +257,11 @@ func (c *gctx) appRoleAssignedTo(sp *object, rest []string) {
 			return
 		}
 		principalType, principalName := "", ""
-		if p := d.spByKey(body.PrincipalID, false, now); p != nil {
+		if p := d.spByKey(body.PrincipalID, false, now, true); p != nil {
 			principalType, principalName = "ServicePrincipal", p.Props["displayName"].(string)
-		} else if u := d.usersByID[body.PrincipalID]; u != nil && u.visible(now) {
+		} else if u := d.usersByID[body.PrincipalID]; u != nil && u.writable(now) {
 			principalType, principalName = "User", u.DisplayName
-		} else if g := d.groupByID[body.PrincipalID]; g != nil && g.visible(now) {
+		} else if g := d.groupByID[body.PrincipalID]; g != nil && g.writable(now) {
 			principalType, principalName = "Group", g.DisplayName
 		}
 		if principalType == "" {
@@ -284,7 +285,7 @@ func (c *gctx) appRoleAssignedTo(sp *object, rest []string) {
 			"principalDisplayName": principalName, "principalId": body.PrincipalID, "principalType": principalType,
 			"resourceDisplayName": sp.Props["displayName"], "resourceId": sp.ID,
 		}
-		a.visibleAt = d.delayed(c.s.CurrentFaults().ReplicationDelay)
+		d.stamp(&a.replica, c.s.CurrentFaults())
 		d.assigns = append(d.assigns, a)
 		c.w.Header().Set("Location", c.base()+"/servicePrincipals/"+sp.ID+"/appRoleAssignedTo/"+a.ID)
 		c.entityLocked(http.StatusCreated, "servicePrincipals('"+sp.ID+"')/appRoleAssignedTo", a.Props)
@@ -366,7 +367,7 @@ func (c *gctx) oauth2PermissionGrants() {
 			return
 		}
 		for _, id := range []string{body.ClientID, body.ResourceID} {
-			if d.spByKey(id, false, now) == nil {
+			if d.spByKey(id, false, now, true) == nil {
 				c.notFound(id)
 				return
 			}
@@ -385,7 +386,7 @@ func (c *gctx) oauth2PermissionGrants() {
 		}
 		g.Props = map[string]any{"clientId": body.ClientID, "consentType": body.ConsentType, "id": g.ID,
 			"principalId": principal, "resourceId": body.ResourceID, "scope": body.Scope}
-		g.visibleAt = d.delayed(c.s.CurrentFaults().ReplicationDelay)
+		d.stamp(&g.replica, c.s.CurrentFaults())
 		d.grants = append(d.grants, g)
 		c.entityLocked(http.StatusCreated, "oauth2PermissionGrants", g.Props)
 	case len(c.seg) == 2:

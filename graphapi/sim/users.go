@@ -317,7 +317,7 @@ func (c *gctx) groups() {
 	}
 	d.mu.RLock()
 	g := d.groupByID[c.seg[1]]
-	if g != nil && !g.visible(now) {
+	if g != nil && !(c.r.Method == http.MethodGet && g.visible(now) || c.r.Method != http.MethodGet && g.writable(now)) {
 		g = nil
 	}
 	d.mu.RUnlock()
@@ -591,7 +591,7 @@ func (c *gctx) createGroup() {
 			}
 		}
 	}
-	g.visibleAt = d.delayed(c.s.CurrentFaults().ReplicationDelay)
+	d.stamp(&g.replica, c.s.CurrentFaults())
 	props := g.render(nil)
 	d.mu.Unlock()
 	c.entity(http.StatusCreated, "groups", props)

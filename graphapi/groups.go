@@ -1,0 +1,219 @@
+package graphapi
+
+import (
+	"context"
+	"strings"
+
+	abs "github.com/microsoft/kiota-abstractions-go"
+	"github.com/microsoftgraph/msgraph-sdk-go/groups"
+	"github.com/microsoftgraph/msgraph-sdk-go/models"
+)
+
+// Group is a directory group.
+type Group struct {
+	ID              string
+	DisplayName     string
+	Description     string
+	Mail            string
+	SecurityEnabled bool
+	MailEnabled     bool
+	GroupTypes      []string
+}
+
+// GroupQuery asks for one page of groups. With NextLink set, the other
+// fields are ignored and that page is fetched.
+type GroupQuery struct {
+	Search   string // matched against displayName with $search; empty lists all
+	Top      int    // page size (Graph allows 1..999); 0 means Graph's default
+	NextLink string // from a previous GroupPage
+}
+
+// GroupPage is one page of groups and the link to the next, so that a UI
+// can page through a tenant with 100k groups without loading them all.
+type GroupPage struct {
+	Groups   []Group
+	NextLink string // empty on the last page
+	Count    int64  // total matches (first page only); -1 when not known
+}
+
+// MemberQuery shapes a member listing.
+type MemberQuery struct {
+	Select   []string // user properties; nil means DefaultUserSelect
+	PageSize int      // $top; 0 means 999, the most Graph allows
+}
+
+// DefaultUserSelect is the user properties sync reads.
+func DefaultUserSelect() []string {
+	return []string{"id", "userPrincipalName", "displayName", "givenName", "surname", "mail",
+		"jobTitle", "department", "accountEnabled"}
+}
+
+func groupSelect() []string {
+	return []string{"id", "displayName", "description", "mail", "securityEnabled", "mailEnabled", "groupTypes"}
+}
+
+// eventual returns the ConsistencyLevel header advanced queries need; it
+// must be sent again on every nextLink request.
+func eventual() *abs.RequestHeaders {
+	h := abs.NewRequestHeaders()
+	h.Add("ConsistencyLevel", "eventual")
+	return h
+}
+
+// SearchGroups returns one page of groups, searching display names
+// server-side ($search with ConsistencyLevel: eventual and $count=true).
+func (c *Client) SearchGroups(ctx context.Context, q GroupQuery) (*GroupPage, error) {
+	b := c.sdk.Groups()
+	cfg := &groups.GroupsRequestBuilderGetRequestConfiguration{Headers: eventual()}
+	if q.NextLink != "" {
+		b = b.WithUrl(q.NextLink)
+	} else {
+		count := true
+		qp := &groups.GroupsRequestBuilderGetQueryParameters{Count: &count, Select: groupSelect()}
+		// Quotes and backslashes would break out of $search="displayName:term".
+		if term := strings.TrimSpace(strings.NewReplacer(`"`, "", `\`, "").Replace(q.Search)); term != "" {
+			s := `"displayName:` + term + `"`
+			qp.Search = &s
+		}
+		if q.Top != 0 {
+			top := int32(q.Top)
+			qp.Top = &top
+		}
+		cfg.QueryParameters = qp
+	}
+	resp, err := b.Get(ctx, cfg)
+	if err != nil {
+		return nil, wrap("search groups", err)
+	}
+	page := &GroupPage{NextLink: deref(resp.GetOdataNextLink()), Count: -1}
+	if n := resp.GetOdataCount(); n != nil {
+		page.Count = *n
+	}
+	for _, g := range resp.GetValue() {
+		page.Groups = append(page.Groups, toGroup(g))
+	}
+	return page, nil
+}
+
+// GetGroup reads a group by ID.
+func (c *Client) GetGroup(ctx context.Context, id string) (*Group, error) {
+	g, err := c.sdk.Groups().ByGroupId(id).Get(ctx, &groups.GroupItemRequestBuilderGetRequestConfiguration{
+		QueryParameters: &groups.GroupItemRequestBuilderGetQueryParameters{Select: groupSelect()},
+	})
+	if err != nil {
+		return nil, wrap("get group", err)
+	}
+	res := toGroup(g)
+	return &res, nil
+}
+
+// CreateSecurityGroup creates a security group (not mail-enabled).
+func (c *Client) CreateSecurityGroup(ctx context.Context, displayName, description string) (*Group, error) {
+	if strings.TrimSpace(displayName) == "" {
+		return nil, badInput("create group", "the group needs a display name", "Set createGroup.displayName in the profile.")
+	}
+	body := models.NewGroup()
+	nick := mailNickname(displayName)
+	f, t := false, true
+	body.SetDisplayName(&displayName)
+	body.SetMailNickname(&nick)
+	body.SetMailEnabled(&f)
+	body.SetSecurityEnabled(&t)
+	body.SetGroupTypes([]string{})
+	if description != "" {
+		body.SetDescription(&description)
+	}
+	g, err := c.sdk.Groups().Post(ctx, body, nil)
+	if err != nil {
+		return nil, wrap("create group", err)
+	}
+	res := toGroup(g)
+	return &res, nil
+}
+
+// mailNickname derives a valid mailNickname (ASCII, no spaces or
+// @()\[]";:.<>, , at most 64 characters) from a display name.
+func mailNickname(name string) string {
+	var b strings.Builder
+	for _, r := range name {
+		if r > 32 && r < 127 && !strings.ContainsRune(`@()\[]";:.<>,`, r) {
+			b.WriteRune(r)
+		}
+		if b.Len() == 64 {
+			break
+		}
+	}
+	if b.Len() == 0 {
+		return "entrawiz-group"
+	}
+	return b.String()
+}
+
+// GroupMemberCount counts a group's members: all nested members with
+// transitive (GET /groups/{id}/transitiveMembers/$count), else direct ones.
+func (c *Client) GroupMemberCount(ctx context.Context, groupID string, transitive bool) (int64, error) {
+	var n *int32
+	var err error
+	if transitive {
+		n, err = c.sdk.Groups().ByGroupId(groupID).TransitiveMembers().Count().Get(ctx,
+			&groups.ItemTransitiveMembersCountRequestBuilderGetRequestConfiguration{Headers: eventual()})
+	} else {
+		n, err = c.sdk.Groups().ByGroupId(groupID).Members().Count().Get(ctx,
+			&groups.ItemMembersCountRequestBuilderGetRequestConfiguration{Headers: eventual()})
+	}
+	if err != nil {
+		return 0, wrap("count group members", err)
+	}
+	return int64(deref(n)), nil
+}
+
+// GroupUsers streams the users in a group, nested groups included (GET
+// /groups/{id}/transitiveMembers/graph.user), one page at a time: onPage
+// gets each page as it arrives, while the next page is being fetched, and
+// can stop the walk by returning an error.
+func (c *Client) GroupUsers(ctx context.Context, groupID string, q MemberQuery, onPage func([]User) error) error {
+	sel := q.Select
+	if sel == nil {
+		sel = DefaultUserSelect()
+	}
+	top := int32(q.PageSize)
+	if top == 0 {
+		top = 999
+	}
+	count := true
+	b := c.sdk.Groups().ByGroupId(groupID).TransitiveMembers().GraphUser()
+	fetch := func(ctx context.Context, link string) ([]User, string, error) {
+		cfg := &groups.ItemTransitiveMembersGraphUserRequestBuilderGetRequestConfiguration{Headers: eventual()}
+		req := b
+		if link == "" {
+			cfg.QueryParameters = &groups.ItemTransitiveMembersGraphUserRequestBuilderGetQueryParameters{Select: sel, Top: &top, Count: &count}
+		} else {
+			req = b.WithUrl(link)
+		}
+		resp, err := req.Get(ctx, cfg)
+		if err != nil {
+			return nil, "", wrap("list group users", err)
+		}
+		page := make([]User, 0, len(resp.GetValue()))
+		for _, u := range resp.GetValue() {
+			page = append(page, toUser(u))
+		}
+		return page, deref(resp.GetOdataNextLink()), nil
+	}
+	return stream(ctx, fetch, onPage)
+}
+
+func toGroup(g models.Groupable) Group {
+	if g == nil {
+		return Group{}
+	}
+	return Group{
+		ID:              deref(g.GetId()),
+		DisplayName:     deref(g.GetDisplayName()),
+		Description:     deref(g.GetDescription()),
+		Mail:            deref(g.GetMail()),
+		SecurityEnabled: deref(g.GetSecurityEnabled()),
+		MailEnabled:     deref(g.GetMailEnabled()),
+		GroupTypes:      g.GetGroupTypes(),
+	}
+}
