@@ -198,3 +198,29 @@ func (m *memoryCache) clear() {
 	m.data = nil
 	m.mu.Unlock()
 }
+
+// AppSession is the product's own access to the tenant: app-only tokens
+// from the client secret, and a Graph client that uses them.
+type AppSession struct {
+	*App
+	Graph *Client
+}
+
+// NewAppSession prepares app-only access and its Graph client; it makes no
+// network call.
+func NewAppSession(opts AppOptions) (*AppSession, error) {
+	app, err := NewApp(opts)
+	if err != nil {
+		return nil, err
+	}
+	g, err := NewClient(ClientOptions{Cloud: opts.Cloud, Tokens: app, HTTPClient: opts.HTTPClient, Tracer: opts.Tracer})
+	if err != nil {
+		return nil, err
+	}
+	return &AppSession{App: app, Graph: g}, nil
+}
+
+// CheckReads performs reads with the app-only token; see Client.CheckReads.
+func (s *AppSession) CheckReads(ctx context.Context, reads []Read) ([]ReadResult, error) {
+	return s.Graph.CheckReads(ctx, reads)
+}

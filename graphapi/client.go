@@ -42,8 +42,9 @@ type ClientOptions struct {
 // middleware (retry honouring Retry-After, request compression, redirects,
 // telemetry) and an MSAL-backed token provider.
 type Client struct {
-	sdk   *msgraphsdk.GraphServiceClient
-	cloud Cloud
+	sdk     *msgraphsdk.GraphServiceClient
+	adapter *msgraphsdk.GraphRequestAdapter
+	cloud   Cloud
 }
 
 // NewClient builds a Graph client for opts.Cloud.GraphURL.
@@ -86,7 +87,7 @@ func NewClient(opts ClientOptions) (*Client, error) {
 		return nil, err
 	}
 	adapter.SetBaseUrl(opts.Cloud.GraphURL)
-	return &Client{sdk: msgraphsdk.NewGraphServiceClient(adapter), cloud: opts.Cloud}, nil
+	return &Client{sdk: msgraphsdk.NewGraphServiceClient(adapter), adapter: adapter, cloud: opts.Cloud}, nil
 }
 
 // SDK returns the underlying msgraph-sdk-go client for calls this package

@@ -107,6 +107,23 @@ func (c *Client) GetGroup(ctx context.Context, id string) (*Group, error) {
 	return &res, nil
 }
 
+// FindGroupByName returns the group with exactly this display name, or nil
+// when there is none. With several, the oldest is returned.
+func (c *Client) FindGroupByName(ctx context.Context, displayName string) (*Group, error) {
+	filter := "displayName eq '" + odataString(displayName) + "'"
+	resp, err := c.sdk.Groups().Get(ctx, &groups.GroupsRequestBuilderGetRequestConfiguration{
+		QueryParameters: &groups.GroupsRequestBuilderGetQueryParameters{Filter: &filter, Select: groupSelect()},
+	})
+	if err != nil {
+		return nil, wrap("find group", err)
+	}
+	for _, g := range resp.GetValue() {
+		res := toGroup(g)
+		return &res, nil
+	}
+	return nil, nil
+}
+
 // CreateSecurityGroup creates a security group (not mail-enabled).
 func (c *Client) CreateSecurityGroup(ctx context.Context, displayName, description string) (*Group, error) {
 	if strings.TrimSpace(displayName) == "" {

@@ -3,6 +3,10 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
+
+	"github.com/entrawiz/entrawiz/graphapi"
 )
 
 // Exit codes, the one place they are defined; the root command's help lists
@@ -20,18 +24,22 @@ const exitCodesHelp = `Exit codes:
   0    ok
   1    error
   2    usage error (a flag or argument is wrong or missing)
-  3    needs an admin action, such as granting consent
+  3    needs an admin action, such as granting consent or a new client secret
   4    sync stopped by a safety limit
   130  interrupted`
-
-// errSilent marks an error that has already been reported to the user.
-var errSilent = errors.New("already reported")
 
 // usageError is a mistake in how the command was called.
 type usageError struct{ err error }
 
 func (e usageError) Error() string { return e.err.Error() }
 func (e usageError) Unwrap() error { return e.err }
+
+// errorReported is a failure already written out (in --json output); it
+// sets the exit code without being printed again.
+type errorReported struct{ err error }
+
+func (e errorReported) Error() string { return e.err.Error() }
+func (e errorReported) Unwrap() error { return e.err }
 
 // exitCode maps an error to the process exit code.
 func exitCode(err error) int {
@@ -44,5 +52,27 @@ func exitCode(err error) int {
 	case errors.As(err, &ue):
 		return exitUsage
 	}
+	var ge *graphapi.Error
+	if errors.As(err, &ge) {
+		switch ge.Kind {
+		case graphapi.KindCanceled:
+			return exitInterrupted
+		case graphapi.KindConsentNeeded, graphapi.KindForbidden, graphapi.KindConditionalAccess, graphapi.KindSecretExpired:
+			return exitAdminAction
+		}
+	}
 	return exitError
+}
+
+// printError writes an error for the admin: what failed, then what to do.
+func printError(w io.Writer, err error) {
+	var er errorReported
+	if errors.As(err, &er) {
+		return
+	}
+	fmt.Fprintln(w, "entrawiz:", err)
+	var ge *graphapi.Error
+	if errors.As(err, &ge) && ge.Remedy != "" {
+		fmt.Fprintln(w, "  →", ge.Remedy)
+	}
 }

@@ -4,8 +4,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
@@ -13,11 +11,10 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := newRootCmd(ctx).ExecuteContext(ctx)
+	err := newRootCmd(ctx, newFactory()).ExecuteContext(ctx)
 	stop()
-	code := exitCode(err)
-	if err != nil && !errors.Is(err, errSilent) {
-		fmt.Fprintln(os.Stderr, "entrawiz:", err)
+	if err != nil {
+		printError(os.Stderr, err)
 	}
-	os.Exit(code)
+	os.Exit(exitCode(err))
 }

@@ -81,11 +81,11 @@ func (s *Server) serveBatch(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) runBatchItem(outer *http.Request, br batchRequest) *httptest.ResponseRecorder {
 	target := "/v1.0/" + strings.TrimPrefix(br.URL, "/")
-	var body *bytes.Reader
-	if len(br.Body) > 0 && string(br.Body) != "null" {
+	// The Graph SDKs send "body": null for requests without one.
+	hasBody := len(br.Body) > 0 && string(br.Body) != "null"
+	body := bytes.NewReader(nil)
+	if hasBody {
 		body = bytes.NewReader(br.Body)
-	} else {
-		body = bytes.NewReader(nil)
 	}
 	rec := httptest.NewRecorder()
 	req, err := http.NewRequestWithContext(outer.Context(), strings.ToUpper(br.Method), target, body)
@@ -93,7 +93,7 @@ func (s *Server) runBatchItem(outer *http.Request, br batchRequest) *httptest.Re
 		writeGraphError(rec, outer, http.StatusBadRequest, "BadRequest", "Invalid request URL in the batch: "+br.URL)
 		return rec
 	}
-	if len(br.Body) > 0 && br.Headers["Content-Type"] == "" && br.Headers["content-type"] == "" {
+	if hasBody && br.Headers["Content-Type"] == "" && br.Headers["content-type"] == "" {
 		writeGraphError(rec, outer, http.StatusBadRequest, "BadRequest", "Content-Type header is required for a batch request with a body.")
 		return rec
 	}

@@ -11,7 +11,7 @@ func TestBatch(t *testing.T) {
 	e := newEnv(t, sim.Options{Seed: 3, Users: 10, Groups: 3})
 	e.srv.SetFaults(sim.Faults{})
 	r := e.send(http.MethodPost, e.graph("/$batch"), e.admin(), nil, map[string]any{"requests": []map[string]any{
-		{"id": "1", "method": "GET", "url": "/organization?$select=id,displayName"},
+		{"id": "1", "method": "GET", "url": "/organization?$select=id,displayName", "body": nil},
 		{"id": "2", "method": "GET", "url": "users?$top=2&$select=id", "headers": map[string]string{"ConsistencyLevel": "eventual"}},
 		{"id": "3", "method": "POST", "url": "/groups", "headers": map[string]string{"Content-Type": "application/json"},
 			"body": map[string]any{"displayName": "Batch Group", "mailEnabled": false, "mailNickname": "batch-group", "securityEnabled": true}},

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/entrawiz/entrawiz/steps"
+	"github.com/entrawiz/entrawiz/store"
+)
+
+type resetOptions struct {
+	Connection string
+	DeleteApp  bool
+	Yes        bool
+}
+
+func newResetCmd(f *factory) *cobra.Command {
+	opts := &resetOptions{}
+	cmd := &cobra.Command{
+		Use:   "reset",
+		Short: "Forget a connection (keyring and config); --delete-app also deletes the app in Entra",
+		Long: `Forget a connection: its client secrets are removed from the OS keyring and it is
+removed from the config. The app registration stays in Entra (the product may still
+use it) unless --delete-app is given, which signs you in and deletes it, with its
+enterprise app, consents and secrets.`,
+		Example: "  entrawiz reset --connection contoso.onmicrosoft.com/sso\n  entrawiz reset --delete-app --yes",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !opts.Yes && !f.IsTTY {
+				return requireFlag(cmd, "yes")
+			}
+			return resetRun(cmd.Context(), f, opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.Connection, "connection", "", "the connection to forget (when there are several)")
+	cmd.Flags().BoolVar(&opts.DeleteApp, "delete-app", false, "also delete the app registration in Entra")
+	cmd.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "do it without asking (required when not interactive)")
+	return cmd
+}
+
+func resetRun(ctx context.Context, f *factory, opts *resetOptions) error {
+	cfg, dir, err := f.loadConfig()
+	if err != nil {
+		return err
+	}
+	conn, err := pickConnection(cfg, opts.Connection)
+	if err != nil {
+		return err
+	}
+	what := "forget " + conn.Name
+	if opts.DeleteApp {
+		what += fmt.Sprintf(" and delete the app %s (%s) in Entra", conn.App.DisplayName, conn.App.AppID)
+	}
+	if !opts.Yes && !confirm(f, "This will "+what+". Continue?") {
+		return fmt.Errorf("nothing changed: %w", context.Canceled)
+	}
+	var g steps.Graph
+	if opts.DeleteApp {
+		sess, err := f.signIn(ctx, conn.Tenant.ID, []string{"Application.ReadWrite.All", "User.Read"})
+		if err != nil {
+			return err
+		}
+		g = sess.graph
+	}
+	if err := steps.Forget(ctx, g, f.Secrets(), conn, opts.DeleteApp); err != nil {
+		return err
+	}
+	cfg.Remove(conn.Name)
+	if err := store.SaveConfig(dir, cfg); err != nil {
+		return err
+	}
+	fmt.Fprintf(f.ErrOut, "Done: %s.\n", what)
+	return nil
+}

@@ -1,0 +1,100 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/entrawiz/entrawiz/graphapi"
+	"github.com/entrawiz/entrawiz/steps"
+	"github.com/entrawiz/entrawiz/store"
+)
+
+type testOptions struct {
+	Connection string
+	JSON       bool
+}
+
+func newTestCmd(f *factory) *cobra.Command {
+	opts := &testOptions{}
+	cmd := &cobra.Command{
+		Use:   "test",
+		Short: "Test the connection as the product uses it: app-only sign-in and Graph reads",
+		Long: `Sign in as the app with the client secret from the OS keyring, check that the token
+carries the application permissions the profile needs, and read Microsoft Graph with
+each of them. No admin sign-in is needed and nothing is written to the tenant.`,
+		Example: "  entrawiz test\n  entrawiz test --connection contoso.onmicrosoft.com/directory-sync --json",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return testRun(cmd.Context(), f, opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.Connection, "connection", "", "the connection to test (when there are several)")
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the result as JSON on stdout")
+	return cmd
+}
+
+func testRun(ctx context.Context, f *factory, opts *testOptions) error {
+	cfg, dir, err := f.loadConfig()
+	if err != nil {
+		return err
+	}
+	conn, err := pickConnection(cfg, opts.Connection)
+	if err != nil {
+		return err
+	}
+	profile, err := savedProfile(conn)
+	if err != nil {
+		return err
+	}
+	rep := newReporter(f.ErrOut, opts.JSON)
+	env := &steps.Env{Secrets: f.Secrets(), NewAppClient: f.newAppClient(conn.Tenant.ID), Report: rep.report, Now: f.Now, Backoff: f.Backoff,
+		Save: func(c *store.Connection) error { cfg.Put(*c); return store.SaveConfig(dir, cfg) }}
+	run := &steps.Run{Env: env, Profile: profile, Conn: conn}
+	res, testErr := steps.Verify(ctx, run, profile.ApplicationPermissions)
+	if res == nil {
+		res = &steps.TestResult{At: f.now(), AppID: conn.App.AppID}
+	}
+	if testErr != nil {
+		run.SetState("test", res)
+	}
+	if err := env.Save(conn); err != nil {
+		return err
+	}
+	if opts.JSON {
+		out := map[string]any{"connection": conn.Name, "result": res}
+		if testErr != nil {
+			ge := graphapi.Classify(testErr)
+			out["error"] = map[string]string{"kind": ge.Kind.String(), "code": ge.Code, "message": testErr.Error(), "remedy": ge.Remedy}
+		}
+		enc := json.NewEncoder(f.Out)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(out); err != nil {
+			return err
+		}
+		if testErr != nil {
+			return errorReported{testErr}
+		}
+		return nil
+	}
+	if testErr != nil {
+		return testErr
+	}
+	fmt.Fprintf(f.Out, "%s: %s\n", conn.Name, res.Summary())
+	for _, rd := range res.Reads {
+		fmt.Fprintf(f.Out, "  %-24s %s\n", rd.Permission, rd.Result)
+	}
+	return nil
+}
+
+// savedProfile is the profile the connection was set up with, as saved then,
+// so later commands need neither the file nor the same entrawiz version.
+func savedProfile(conn *store.Connection) (*steps.Profile, error) {
+	var p steps.Profile
+	if raw, ok := conn.State["profile"]; ok && json.Unmarshal(raw, &p) == nil && p.Name != "" {
+		return &p, nil
+	}
+	return steps.LoadProfile(conn.Profile)
+}

@@ -1,0 +1,136 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/entrawiz/entrawiz/graphapi"
+)
+
+// defaultAccessRole is the app role ID that means "assigned, no specific
+// role", for apps that publish no roles.
+const defaultAccessRole = "00000000-0000-0000-0000-000000000000"
+
+// groupState is the group the profile made or found.
+type groupState struct {
+	ID          string `json:"id"`
+	DisplayName string `json:"displayName"`
+	Assigned    bool   `json:"assigned"`
+}
+
+// Assign sets "assignment required" on the enterprise app and creates the
+// profile's security group (kept if it exists), assigning it to the app
+// when the profile says so.
+func Assign() Step {
+	return Step{Name: "assign", Title: "Assignment and group", Check: checkAssign, Apply: applyAssign}
+}
+
+func checkAssign(ctx context.Context, r *Run) (bool, string, error) {
+	p := r.Profile
+	if !p.AssignmentRequired && p.CreateGroup == nil {
+		return true, "the profile needs no assignment or group", nil
+	}
+	if r.freshSP {
+		return false, "", nil
+	}
+	sp, err := r.Env.Graph.GetServicePrincipalByAppID(ctx, r.Conn.App.AppID)
+	if err != nil {
+		return false, "", err
+	}
+	if sp.AppRoleAssignmentRequired != p.AssignmentRequired {
+		return false, "", nil
+	}
+	var gs groupState
+	if p.CreateGroup != nil {
+		if !r.State("group", &gs) || gs.ID == "" {
+			return false, "", nil
+		}
+		if p.CreateGroup.Assign && !gs.Assigned {
+			return false, "", nil
+		}
+		if p.CreateGroup.Assign {
+			assigned, err := r.groupAssigned(ctx, gs.ID)
+			if err != nil || !assigned {
+				return false, "", err
+			}
+		}
+		return true, fmt.Sprintf("assignment required: %v; group %q in place", p.AssignmentRequired, gs.DisplayName), nil
+	}
+	return true, fmt.Sprintf("assignment required: %v", p.AssignmentRequired), nil
+}
+
+func (r *Run) groupAssigned(ctx context.Context, groupID string) (bool, error) {
+	list, err := r.Env.Graph.AppRoleAssignedTo(ctx, r.Conn.App.ServicePrincipalID)
+	if err != nil {
+		return false, err
+	}
+	for _, a := range list {
+		if strings.EqualFold(a.PrincipalID, groupID) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+func applyAssign(ctx context.Context, r *Run) (string, error) {
+	p, g := r.Profile, r.Env.Graph
+	var done []string
+	if p.AssignmentRequired {
+		err := r.Wait(ctx, r.Env.Backoff, func(ctx context.Context) error {
+			return g.SetAssignmentRequired(ctx, r.Conn.App.ServicePrincipalID, true)
+		})
+		if err != nil {
+			return "", fmt.Errorf("require assignment: %w", err)
+		}
+		done = append(done, "assignment required")
+	}
+	if spec := p.CreateGroup; spec != nil {
+		var gs groupState
+		r.State("group", &gs)
+		if gs.ID == "" {
+			found, err := g.FindGroupByName(ctx, spec.DisplayName)
+			if err != nil {
+				return "", fmt.Errorf("look for group %q: %w", spec.DisplayName, err)
+			}
+			if found != nil {
+				gs = groupState{ID: found.ID, DisplayName: found.DisplayName}
+				done = append(done, fmt.Sprintf("group %q found", found.DisplayName))
+			} else {
+				created, err := g.CreateSecurityGroup(ctx, spec.DisplayName, spec.Description)
+				if err != nil {
+					return "", fmt.Errorf("create group %q: %w", spec.DisplayName, err)
+				}
+				gs = groupState{ID: created.ID, DisplayName: created.DisplayName}
+				done = append(done, fmt.Sprintf("group %q created", created.DisplayName))
+			}
+			r.SetState("group", gs)
+			if err := r.save(); err != nil {
+				return "", err
+			}
+		}
+		if spec.Assign && !gs.Assigned {
+			err := r.Wait(ctx, r.Env.Backoff, func(ctx context.Context) error {
+				_, err := g.AssignAppRole(ctx, r.Conn.App.ServicePrincipalID, gs.ID, defaultAccessRole)
+				if graphapi.IsKind(err, graphapi.KindAlreadyExists) {
+					return nil
+				}
+				return err
+			})
+			if err != nil {
+				return "", fmt.Errorf("assign group %q to the app: %w", gs.DisplayName, err)
+			}
+			gs.Assigned = true
+			r.SetState("group", gs)
+			done = append(done, "group assigned to the app")
+		}
+	}
+	return strings.Join(done, "; "), nil
+}
+
+// CreatedGroupID is the ID of the group the profile created, if any.
+func CreatedGroupID(r *Run) string {
+	var gs groupState
+	r.State("group", &gs)
+	return gs.ID
+}

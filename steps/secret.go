@@ -1,0 +1,88 @@
+package steps
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/entrawiz/entrawiz/graphapi"
+	"github.com/entrawiz/entrawiz/store"
+)
+
+// KeyringName is the keyring item that holds a connection's client secret.
+func KeyringName(conn *store.Connection, keyID string) string {
+	return "client-secret/" + conn.Name + "/" + keyID
+}
+
+// CreateSecret adds a client secret with the profile's lifetime and puts its
+// value straight into the OS keyring; the config keeps only its key ID, hint
+// and end date.
+func CreateSecret() Step {
+	return Step{Name: "create-secret", Title: "Create the client secret", Check: checkSecret, Apply: applySecret}
+}
+
+func checkSecret(ctx context.Context, r *Run) (bool, string, error) {
+	if r.Profile.Secret == nil {
+		return true, "the profile needs no client secret", nil
+	}
+	s := ActiveSecret(r.Conn)
+	if s == nil || r.freshApp || r.Plan.Existing == nil || !hasPassword(r.Plan.Existing, s.KeyID) {
+		return false, "", nil
+	}
+	if _, err := r.Env.Secrets.Get(s.KeyringName); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			r.Progress("the stored secret is gone from the keyring: a new one is made")
+			return false, "", nil
+		}
+		return false, "", err
+	}
+	if !s.End.After(r.Env.now()) {
+		return false, "", nil
+	}
+	return true, fmt.Sprintf("secret %s… kept in the keyring, expires %s", s.Hint, s.End.Format("2006-01-02")), nil
+}
+
+func applySecret(ctx context.Context, r *Run) (string, error) {
+	now := r.Env.now()
+	end := now.AddDate(0, 0, r.Profile.Secret.LifetimeDays)
+	name := "entrawiz " + now.UTC().Format("2006-01-02")
+	var made *graphapi.NewSecret
+	err := r.Wait(ctx, r.Env.Backoff, func(ctx context.Context) error {
+		var err error
+		made, err = r.Env.Graph.AddPassword(ctx, r.Conn.App.ObjectID, name, end)
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("create the client secret: %w", err)
+	}
+	sec := store.Secret{KeyID: made.KeyID, Hint: made.Hint, DisplayName: name, Start: made.Start, End: made.End,
+		KeyringName: KeyringName(r.Conn, made.KeyID), Status: "active"}
+	if err := r.Env.Secrets.Set(sec.KeyringName, made.Value); err != nil {
+		// A secret nobody holds is an orphan: take it back out of Entra.
+		if rerr := r.Env.Graph.RemovePassword(context.WithoutCancel(ctx), r.Conn.App.ObjectID, made.KeyID); rerr != nil {
+			return "", fmt.Errorf("store the client secret in the keyring: %w (and removing it from Entra failed too: %v; remove key %s by hand)", err, rerr, made.KeyID)
+		}
+		return "", fmt.Errorf("store the client secret in the keyring (it was removed from Entra again): %w", err)
+	}
+	for i := range r.Conn.Secrets {
+		if r.Conn.Secrets[i].Status == "active" {
+			r.Conn.Secrets[i].Status = "replaced"
+		}
+	}
+	r.Conn.Secrets = append(r.Conn.Secrets, sec)
+	r.secret = made.Value
+	return fmt.Sprintf("secret %s… created, expires %s, kept in the OS keyring", sec.Hint, sec.End.Format("2006-01-02")), nil
+}
+
+// StoredSecret reads the connection's active client secret from the keyring.
+func StoredSecret(secrets store.Secrets, conn *store.Connection) (string, *store.Secret, error) {
+	s := ActiveSecret(conn)
+	if s == nil {
+		return "", nil, errors.New("this connection has no client secret stored by entrawiz")
+	}
+	v, err := secrets.Get(s.KeyringName)
+	if err != nil {
+		return "", s, fmt.Errorf("read the client secret from the keyring: %w", err)
+	}
+	return v, s, nil
+}

@@ -1,0 +1,168 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/entrawiz/entrawiz/graphapi"
+	"github.com/entrawiz/entrawiz/store"
+)
+
+// TestResult is what the connection test found.
+type TestResult struct {
+	At     time.Time    `json:"at"`
+	AppID  string       `json:"appId"`
+	Roles  []string     `json:"roles"`
+	Reads  []ReadReport `json:"reads"`
+	Passed bool         `json:"passed"`
+}
+
+// ReadReport is one permission's Graph read.
+type ReadReport struct {
+	Permission string `json:"permission"`
+	Path       string `json:"path,omitempty"`
+	Status     int    `json:"status,omitempty"`
+	Result     string `json:"result"` // ok, failed, role-only
+	Error      string `json:"error,omitempty"`
+}
+
+// readFor is the Graph read that proves each application permission works.
+// Permissions not listed are checked by the token's roles alone.
+var readFor = map[string]string{
+	"User.Read.All":           "/users?$top=1&$select=id",
+	"User.ReadWrite.All":      "/users?$top=1&$select=id",
+	"User.ReadBasic.All":      "/users?$top=1&$select=id",
+	"Group.Read.All":          "/groups?$top=1&$select=id",
+	"Group.ReadWrite.All":     "/groups?$top=1&$select=id",
+	"GroupMember.Read.All":    "/groups?$top=1&$select=id",
+	"Directory.Read.All":      "/organization?$select=id",
+	"Directory.ReadWrite.All": "/organization?$select=id",
+	"Organization.Read.All":   "/organization?$select=id",
+	"Application.Read.All":    "/applications?$top=1&$select=id",
+	"Domain.Read.All":         "/domains?$select=id",
+}
+
+// TestConnection signs in as the app with the stored secret, compares the
+// token's roles with the profile, and reads Graph with each permission —
+// what the product will do. Entra's replication delay after a new app,
+// secret or consent is waited out.
+func TestConnection() Step {
+	return Step{Name: "test", Title: "Test the connection", Apply: func(ctx context.Context, r *Run) (string, error) {
+		res, err := Verify(ctx, r, r.Profile.ApplicationPermissions)
+		if err != nil {
+			return "", err
+		}
+		return res.Summary(), nil
+	}}
+}
+
+// Summary is the one-line result.
+func (t *TestResult) Summary() string {
+	var reads int
+	for _, rd := range t.Reads {
+		if rd.Result == "ok" {
+			reads++
+		}
+	}
+	return fmt.Sprintf("app-only sign-in works; %d role(s) in the token, %d Graph read(s) succeeded", len(t.Roles), reads)
+}
+
+// Verify performs the connection test for a run (setup, rotation, or
+// `entrawiz test`) and records it in the connection.
+func Verify(ctx context.Context, r *Run, want []string) (*TestResult, error) {
+	secret := r.secret
+	if secret == "" {
+		var err error
+		if secret, _, err = StoredSecret(r.Env.Secrets, r.Conn); err != nil {
+			return nil, err
+		}
+	}
+	app, err := r.Env.NewAppClient(r.Conn.App.AppID, secret)
+	if err != nil {
+		return nil, err
+	}
+	b := r.Env.Backoff
+	b.RetryInvalidSecret = true // a new secret is refused for a few seconds
+	var tok graphapi.AppToken
+	r.Progress("signing in as the app with the stored secret")
+	err = r.Wait(ctx, b, func(ctx context.Context) error {
+		tok, err = app.VerifyRoles(ctx, want)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("app-only sign-in: %w", err)
+	}
+	res := &TestResult{At: r.Env.now(), AppID: r.Conn.App.AppID, Roles: tok.Roles}
+	var reads []graphapi.Read
+	for _, p := range want {
+		if path, ok := readFor[p]; ok {
+			reads = append(reads, graphapi.Read{Permission: p, Path: path})
+		} else {
+			res.Reads = append(res.Reads, ReadReport{Permission: p, Result: "role-only"})
+		}
+	}
+	if len(reads) > 0 {
+		r.Progress(fmt.Sprintf("reading Microsoft Graph with %d permission(s)", len(reads)))
+		var results []graphapi.ReadResult
+		err = r.Wait(ctx, b, func(ctx context.Context) error {
+			results, err = app.CheckReads(ctx, reads)
+			if err != nil {
+				return err
+			}
+			for _, rr := range results {
+				if rr.Err != nil && rr.Status == 403 {
+					// Roles in the token but refused: consent still replicating.
+					return &graphapi.Error{Kind: graphapi.KindNotFoundYet, Code: "ReadRefused", Op: "read " + rr.Path,
+						Message: rr.Err.Message, Remedy: "Entra may still be replicating the consent."}
+				}
+			}
+			return nil
+		})
+		if err != nil && !graphapi.IsKind(err, graphapi.KindNotFoundYet) {
+			return nil, fmt.Errorf("read Microsoft Graph as the app: %w", err)
+		}
+		var failed []string
+		for _, rr := range results {
+			rep := ReadReport{Permission: rr.Permission, Path: rr.Path, Status: rr.Status, Result: "ok"}
+			if rr.Err != nil {
+				rep.Result, rep.Error = "failed", rr.Err.Error()
+				failed = append(failed, rr.Permission)
+			}
+			res.Reads = append(res.Reads, rep)
+		}
+		if len(failed) > 0 {
+			return res, &graphapi.Error{Kind: graphapi.KindForbidden, Code: "ReadFailed", Op: "test the connection",
+				Message: "the app could not read Graph with " + strings.Join(failed, ", "),
+				Remedy:  "Check the app's API permissions and admin consent in the portal, or run `entrawiz setup` again."}
+		}
+	}
+	sort.Slice(res.Reads, func(i, j int) bool { return res.Reads[i].Permission < res.Reads[j].Permission })
+	res.Passed = true
+	r.SetState("test", res)
+	return res, nil
+}
+
+// LastTest returns the last recorded connection test, if any.
+func LastTest(conn *store.Connection) *TestResult {
+	r := &Run{Conn: conn}
+	var t TestResult
+	if !r.State("test", &t) {
+		return nil
+	}
+	return &t
+}
+
+// MissingRoles returns the wanted roles the token lacks.
+func MissingRoles(have, want []string) []string {
+	var out []string
+	for _, w := range want {
+		if !slices.Contains(have, w) {
+			out = append(out, w)
+		}
+	}
+	return out
+}
