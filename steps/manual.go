@@ -1,9 +1,12 @@
 package steps
 
 import (
+	"context"
 	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/entrawiz/entrawiz/store"
 )
 
 var guidRe = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
@@ -50,4 +53,39 @@ func ValidateTenant(s string) error {
 		return fmt.Errorf("tenant %q is neither a tenant ID (GUID) nor a domain such as contoso.onmicrosoft.com", s)
 	}
 	return nil
+}
+
+// ManualConnection records a connection whose app was registered by hand
+// (in the portal, or by another admin): the IDs and the secret the admin
+// entered. The secret goes into the keyring, and the connection is tested
+// as the product will use it; the tenant ID comes from the app-only token.
+func ManualConnection(ctx context.Context, env *Env, p *Profile, conn *store.Connection, clientID, secret string) (*TestResult, error) {
+	if err := ValidateGUID("Application (client) ID", clientID); err != nil {
+		return nil, err
+	}
+	if err := ValidateSecretValue(secret); err != nil {
+		return nil, err
+	}
+	conn.Profile = p.Name
+	conn.App.AppID = strings.TrimSpace(clientID)
+	r := &Run{Env: env, Profile: p, Conn: conn, secret: strings.TrimSpace(secret), step: "test"}
+	r.SetState("profile", p)
+	res, err := Verify(ctx, r, p.ApplicationPermissions)
+	if err != nil {
+		return res, err
+	}
+	name := KeyringName(conn, "manual")
+	if err := env.Secrets.Set(name, r.secret); err != nil {
+		return res, fmt.Errorf("store the client secret in the keyring: %w", err)
+	}
+	for i := range conn.Secrets {
+		if conn.Secrets[i].Status == "active" {
+			conn.Secrets[i].Status = "replaced"
+		}
+	}
+	conn.Secrets = append(conn.Secrets, store.Secret{KeyID: "", Hint: r.secret[:3], DisplayName: "entered by hand",
+		KeyringName: name, Status: "active"})
+	conn.Enabled = true
+	conn.Updated = env.now()
+	return res, r.save()
 }

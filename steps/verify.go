@@ -97,6 +97,9 @@ func Verify(ctx context.Context, r *Run, want []string) (*TestResult, error) {
 		return nil, fmt.Errorf("app-only sign-in: %w", err)
 	}
 	res := &TestResult{At: r.Env.now(), AppID: r.Conn.App.AppID, Roles: tok.Roles}
+	if r.Conn.Tenant.ID == "" {
+		r.Conn.Tenant.ID = tok.TenantID
+	}
 	var reads []graphapi.Read
 	for _, p := range want {
 		if path, ok := readFor[p]; ok {

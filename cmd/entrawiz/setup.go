@@ -5,11 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"os/exec"
 	"runtime"
 	"strings"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/entrawiz/entrawiz/steps"
 	"github.com/entrawiz/entrawiz/store"
@@ -25,6 +27,10 @@ type setupOptions struct {
 	JSON         bool
 	RevealSecret bool
 	DeliverCmd   string
+	// The manual path: the app was registered by hand.
+	Manual      bool
+	ClientID    string
+	SecretStdin bool
 }
 
 func newSetupCmd(f *factory, runF func(context.Context, *setupOptions) error) *cobra.Command {
@@ -58,7 +64,14 @@ shown only with --reveal-secret, or piped to a command with --deliver-cmd.`,
 			if err := steps.ValidateTenant(opts.Tenant); err != nil {
 				return usageError{fmt.Errorf("--tenant: %w", err)}
 			}
-			if !opts.Yes && !f.IsTTY {
+			if opts.Manual {
+				if opts.ClientID == "" {
+					return requireFlag(cmd, "client-id")
+				}
+				if !opts.SecretStdin && !f.IsTTY {
+					return requireFlag(cmd, "secret-stdin")
+				}
+			} else if !opts.Yes && !f.IsTTY {
 				return requireFlag(cmd, "yes")
 			}
 			if runF != nil {
@@ -76,6 +89,9 @@ shown only with --reveal-secret, or piped to a command with --deliver-cmd.`,
 	fl.BoolVar(&opts.JSON, "json", false, "print the result as JSON on stdout")
 	fl.BoolVar(&opts.RevealSecret, "reveal-secret", false, "print the client secret's value once (it is otherwise only in the keyring)")
 	fl.StringVar(&opts.DeliverCmd, "deliver-cmd", "", "run this shell command with the client secret on its stdin")
+	fl.BoolVar(&opts.Manual, "manual", false, "the app was registered by hand: record --client-id and the secret, then test (no admin sign-in)")
+	fl.StringVar(&opts.ClientID, "client-id", "", "with --manual: the Application (client) ID")
+	fl.BoolVar(&opts.SecretStdin, "secret-stdin", false, "with --manual: read the client secret's Value from stdin")
 	return cmd
 }
 
@@ -108,6 +124,9 @@ func setupRun(ctx context.Context, f *factory, opts *setupOptions) error {
 	cfg, dir, err := f.loadConfig()
 	if err != nil {
 		return err
+	}
+	if opts.Manual {
+		return manualRun(ctx, f, opts, profile, cfg, dir)
 	}
 	sess, err := f.signIn(ctx, opts.Tenant, steps.AdminScopes(profile))
 	if err != nil {
@@ -207,4 +226,54 @@ func deliver(ctx context.Context, command, secret string) error {
 		return fmt.Errorf("%s: %w: %s", command, err, strings.TrimSpace(strings.ReplaceAll(string(out), secret, "[secret]")))
 	}
 	return nil
+}
+
+// manualRun records a connection to an app registered by hand and tests it.
+func manualRun(ctx context.Context, f *factory, opts *setupOptions, profile *steps.Profile, cfg *store.Config, dir string) error {
+	secret, err := readSecret(f, opts.SecretStdin)
+	if err != nil {
+		return err
+	}
+	if err := steps.ValidateSecretValue(secret); err != nil {
+		return usageError{err}
+	}
+	if err := steps.ValidateGUID("--client-id", opts.ClientID); err != nil {
+		return usageError{err}
+	}
+	conn := &store.Connection{Name: opts.Tenant + "/" + profile.Name, Created: f.now(), Tenant: store.Tenant{}}
+	if old := cfg.Connection(conn.Name); old != nil {
+		cp := *old
+		conn = &cp
+	}
+	conn.Cloud, conn.LoginURL, conn.GraphURL = f.Global.Cloud, f.Global.LoginURL, f.Global.GraphURL
+	rep := newReporter(f.ErrOut, opts.JSON)
+	env := &steps.Env{Secrets: f.Secrets(), NewAppClient: f.newAppClient(opts.Tenant), Report: rep.report, Now: f.Now, Backoff: f.Backoff,
+		Save: func(c *store.Connection) error { cfg.Put(*c); return store.SaveConfig(dir, cfg) }}
+	res, err := steps.ManualConnection(ctx, env, profile, conn, opts.ClientID, secret)
+	if err != nil {
+		return err
+	}
+	if opts.JSON {
+		enc := json.NewEncoder(f.Out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(map[string]any{"connection": conn.Name, "tenant": conn.Tenant, "app": conn.App, "test": res})
+	}
+	fmt.Fprintf(f.Out, "Connection %s recorded: %s\n", conn.Name, res.Summary())
+	return nil
+}
+
+// readSecret reads the client secret from stdin, or asks for it without echo
+// on a terminal.
+func readSecret(f *factory, fromStdin bool) (string, error) {
+	if fromStdin || !f.IsTTY {
+		line, err := bufio.NewReader(f.In).ReadString('\n')
+		if err != nil && line == "" {
+			return "", usageError{fmt.Errorf("no client secret on stdin")}
+		}
+		return strings.TrimSpace(line), nil
+	}
+	fmt.Fprint(f.ErrOut, "Client secret (the Value, not the Secret ID): ")
+	b, err := term.ReadPassword(int(os.Stdin.Fd()))
+	fmt.Fprintln(f.ErrOut)
+	return strings.TrimSpace(string(b)), err
 }

@@ -61,6 +61,9 @@ func describeConnection(c *store.Connection, now time.Time) connectionStatus {
 	if s := steps.ActiveSecret(c); s != nil {
 		ss := &secretStatus{KeyID: s.KeyID, Hint: s.Hint, Expires: s.End, DaysLeft: daysLeft(now, s.End), State: "ok"}
 		switch {
+		case s.End.IsZero():
+			ss.State, ss.DaysLeft = "unknown", 0
+			st.Warnings = append(st.Warnings, "the client secret was entered by hand: its expiry is not known")
 		case !s.End.After(now):
 			ss.State = "expired"
 			st.Warnings = append(st.Warnings, "the client secret has expired: the product can no longer sign in")
@@ -110,7 +113,10 @@ func statusRun(ctx context.Context, f *factory, opts *statusOptions) error {
 	}
 	for _, s := range out {
 		fmt.Fprintf(f.Out, "%s\n  tenant   %s (%s)\n  app      %s (%s)\n", s.Name, s.Tenant.DisplayName, s.Tenant.ID, s.App.DisplayName, s.App.AppID)
-		if s.Secret != nil {
+		switch {
+		case s.Secret != nil && s.Secret.State == "unknown":
+			fmt.Fprintf(f.Out, "  secret   %s… expiry unknown (entered by hand)\n", s.Secret.Hint)
+		case s.Secret != nil:
 			fmt.Fprintf(f.Out, "  secret   %s… expires %s (%s, %d days)\n", s.Secret.Hint, s.Secret.Expires.Format("2006-01-02"), s.Secret.State, s.Secret.DaysLeft)
 		}
 		if s.LastTest != nil {
