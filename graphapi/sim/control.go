@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"html/template"
+	"html"
 	"net/http"
 	"strings"
 	"time"
@@ -322,17 +322,22 @@ func faultsJSON(f Faults) FaultsJSON {
 		DeltaTokenTTL: str(f.DeltaTokenTTL), TokenLifetime: str(f.TokenLifetime)}
 }
 
-var deviceLoginTmpl = template.Must(template.New("p").Parse(`<!doctype html>
+// deviceLoginPage is the verification page. It is written with
+// html.EscapeString rather than html/template: templates make the linker
+// keep every exported method of every type in the binary (reflect's
+// MethodByName), which multiplies the size of any program that embeds the
+// simulator next to msgraph-sdk-go.
+const deviceLoginPage = `<!doctype html>
 <html><head><meta charset="utf-8"><title>Sign in to your account (simulated tenant)</title></head>
 <body style="font-family:sans-serif;max-width:32em;margin:3em auto">
 <h1>Enter code</h1>
-<p>This is the <b>entrawiz simulated tenant</b> ({{.Tenant}}), not Microsoft.</p>
-{{if .Message}}<p><b>{{.Message}}</b></p>{{end}}
+<p>This is the <b>entrawiz simulated tenant</b> (%s), not Microsoft.</p>
+%s
 <form method="post" action="/devicelogin">
-<p><label>Code <input name="otc" value="{{.Code}}" autofocus></label></p>
-<p><label>Sign in as <select name="upn">{{range .Users}}<option>{{.}}</option>{{end}}</select></label></p>
+<p><label>Code <input name="otc" value="%s" autofocus></label></p>
+<p><label>Sign in as <select name="upn">%s</select></label></p>
 <p><button name="action" value="approve">Continue</button> <button name="action" value="decline">Cancel</button></p>
-</form></body></html>`))
+</form></body></html>`
 
 func (s *Server) deviceLoginPage(w http.ResponseWriter, r *http.Request) {
 	s.renderDeviceLogin(w, r.URL.Query().Get("otc"), "")
@@ -340,10 +345,14 @@ func (s *Server) deviceLoginPage(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) renderDeviceLogin(w http.ResponseWriter, code, msg string) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	deviceLoginTmpl.Execute(w, map[string]any{
-		"Tenant": s.dir.displayName, "Code": code, "Message": msg,
-		"Users": []string{s.info.AdminUPN, s.info.UserUPN},
-	})
+	if msg != "" {
+		msg = "<p><b>" + html.EscapeString(msg) + "</b></p>"
+	}
+	var users strings.Builder
+	for _, u := range []string{s.info.AdminUPN, s.info.UserUPN} {
+		users.WriteString("<option>" + html.EscapeString(u) + "</option>")
+	}
+	fmt.Fprintf(w, deviceLoginPage, html.EscapeString(s.dir.displayName), msg, html.EscapeString(code), users.String())
 }
 
 func (s *Server) deviceLoginSubmit(w http.ResponseWriter, r *http.Request) {
