@@ -1,0 +1,480 @@
+package ui
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"charm.land/huh/v2"
+	"github.com/charmbracelet/x/ansi"
+	"github.com/charmbracelet/x/term"
+
+	"github.com/entrawiz/entrawiz/graphapi"
+	"github.com/entrawiz/entrawiz/steps"
+	"github.com/entrawiz/entrawiz/store"
+)
+
+// accessible runs the same procedure as the full-screen wizard as plain
+// line prompts (huh's accessible forms): no alternate screen, no cursor
+// movement, no colour, words rather than glyphs — what a screen reader or
+// a dumb terminal can follow.
+type accessible struct {
+	ctx    context.Context
+	b      Backend
+	out    io.Writer
+	in     io.Reader
+	lines  *lineReader
+	secret bool // the keyboard is a terminal, so secrets can be typed unseen
+	now    func() time.Time
+}
+
+func runAccessible(ctx context.Context, b Backend, opts Options) error {
+	lr := &lineReader{r: opts.In}
+	a := &accessible{ctx: ctx, b: b, out: opts.Out, in: lr, lines: lr, now: time.Now}
+	if f, ok := opts.In.(interface{ Fd() uintptr }); ok && term.IsTerminal(f.Fd()) {
+		a.in, a.secret = fdLineReader{lr, f.Fd()}, true
+	}
+	return a.run()
+}
+
+// errNoInput is the keyboard closing (EOF) part way through.
+var errNoInput = fmt.Errorf("the input ended before the wizard finished: %w", context.Canceled)
+
+func (a *accessible) printf(format string, args ...any) { fmt.Fprintf(a.out, format, args...) }
+
+func (a *accessible) form(fields ...huh.Field) error {
+	err := huh.NewForm(huh.NewGroup(fields...)).WithAccessible(true).WithTheme(huh.ThemeFunc(plainTheme)).
+		WithInput(a.in).WithOutput(a.out).RunWithContext(a.ctx)
+	if err != nil {
+		return err
+	}
+	if a.lines.eof {
+		return errNoInput
+	}
+	return nil
+}
+
+func (a *accessible) choose(title string, options ...string) (int, error) {
+	choice := 0
+	opts := make([]huh.Option[int], len(options))
+	for i, o := range options {
+		opts[i] = huh.NewOption(o, i)
+	}
+	err := a.form(huh.NewSelect[int]().Title(title).Options(opts...).Value(&choice))
+	return choice, err
+}
+
+func (a *accessible) confirm(title string) (bool, error) {
+	yes := false
+	err := a.form(huh.NewConfirm().Title(title).Value(&yes))
+	return yes, err
+}
+
+func (a *accessible) run() error {
+	if a.b.Simulated() {
+		a.printf("%s\n\n", bannerText)
+	}
+	conns, err := a.b.Connections()
+	if err != nil {
+		return err
+	}
+	for len(conns) > 0 {
+		a.printDashboard(conns)
+		i, err := a.choose("What now?", "Test a connection", "Set up another connection", "Reset a connection", "Quit")
+		if err != nil {
+			return err
+		}
+		switch i {
+		case 0, 2:
+			name, err := a.pickConnection(conns)
+			if err != nil {
+				return err
+			}
+			if i == 0 {
+				a.printf("Testing %s.\n", name)
+				res, err := a.b.Test(a.ctx, name, a.report)
+				if err != nil {
+					a.printFailure("The connection test failed", err)
+				} else if res != nil {
+					a.printf("Test passed: %s.\n\n", res.Summary())
+				}
+			} else {
+				ok, err := a.confirm(fmt.Sprintf("Reset %s? Its secret leaves the keyring and the connection leaves the config; the app stays in Entra.", name))
+				if err != nil {
+					return err
+				}
+				if ok {
+					if err := a.b.Reset(a.ctx, name); err != nil {
+						a.printFailure("Reset failed", err)
+					} else {
+						a.printf("%s was reset.\n\n", name)
+					}
+				}
+			}
+			if conns, err = a.b.Connections(); err != nil {
+				return err
+			}
+		case 1:
+			return a.setup()
+		default:
+			return nil
+		}
+	}
+	return a.setup()
+}
+
+func (a *accessible) pickConnection(conns []store.Connection) (string, error) {
+	if len(conns) == 1 {
+		return conns[0].Name, nil
+	}
+	names := make([]string, len(conns))
+	for i, c := range conns {
+		names[i] = c.Name
+	}
+	i, err := a.choose("Which connection?", names...)
+	return names[i], err
+}
+
+func (a *accessible) printDashboard(conns []store.Connection) {
+	a.printf("Your connections: %d saved.\n\n", len(conns))
+	for _, c := range conns {
+		state := "enabled"
+		if !c.Enabled {
+			state = "not enabled"
+		}
+		a.printf("%s, %s.\n", c.Name, state)
+		facts, warnings := connectionFacts(c, a.now(), "")
+		for _, f := range facts {
+			a.printf("%s: %s.\n", f.label, f.value)
+		}
+		for _, w := range warnings {
+			a.printf("Warning: %s.\n", w)
+		}
+		a.printf("\n")
+	}
+}
+
+// setup is the procedure: profile, sign-in, plan, run (or the manual
+// path), hand-off.
+func (a *accessible) setup() error {
+	profiles := a.b.Profiles()
+	if len(profiles) == 0 {
+		return errors.New("no profiles to choose from: give one with --profile FILE")
+	}
+	st := newStyles(true)
+	a.printf("Connect a product to Microsoft Entra ID. The profiles:\n\n")
+	names := make([]string, len(profiles))
+	for i, p := range profiles {
+		names[i] = p.Name
+		a.printf("%d. %s\n\n", i+1, ansi.Strip(profileDetails(st, p, 100)))
+	}
+	choice, err := a.choose("Which profile?", names...)
+	if err != nil {
+		return err
+	}
+	p := profiles[choice]
+	tenant := a.b.Tenant()
+	if tenant == "" {
+		if err := a.form(huh.NewInput().Title("Your tenant (its ID, or a domain such as contoso.onmicrosoft.com):").
+			Value(&tenant).Validate(steps.ValidateTenant)); err != nil {
+			return err
+		}
+		tenant = strings.TrimSpace(tenant)
+	}
+	manual, err := a.signInAndRun(p, tenant)
+	if err != nil {
+		return err
+	}
+	return a.handoff(p, manual)
+}
+
+// signInAndRun signs in, shows the plan and runs it; on failure the admin
+// may retry, do it by hand, or quit. It reports whether the manual path
+// was taken.
+func (a *accessible) signInAndRun(p *steps.Profile, tenant string) (bool, error) {
+	for {
+		err := a.signIn(p, tenant)
+		if err == nil {
+			break
+		}
+		next, cerr := a.onFailure("Sign-in failed", err)
+		switch {
+		case cerr != nil:
+			return false, cerr
+		case next == "manual":
+			return true, a.manual(p)
+		case next == "quit":
+			return false, err
+		}
+	}
+	for {
+		plan, err := a.b.Preflight(a.ctx)
+		if err != nil {
+			next, cerr := a.onFailure("Reading the tenant failed", err)
+			switch {
+			case cerr != nil:
+				return false, cerr
+			case next == "manual":
+				return true, a.manual(p)
+			case next == "quit":
+				return false, err
+			}
+			continue
+		}
+		a.printPlan(plan)
+		if plan.Blocker != nil {
+			i, err := a.choose("This plan cannot be applied with this sign-in.", "Do the setup by hand in the portal", "Quit")
+			if err != nil {
+				return false, err
+			}
+			if i == 0 {
+				return true, a.manual(p)
+			}
+			return false, plan.Blocker
+		}
+		ok, err := a.confirm("Apply this plan?")
+		if err != nil {
+			return false, err
+		}
+		if !ok {
+			return false, ErrQuit
+		}
+		break
+	}
+	for {
+		err := a.b.Execute(a.ctx, a.report)
+		if err == nil {
+			return false, nil
+		}
+		title := "The setup stopped"
+		var se *steps.StepError
+		if errors.As(err, &se) {
+			title = se.Title + " failed"
+		}
+		next, cerr := a.onFailure(title, err)
+		switch {
+		case cerr != nil:
+			return false, cerr
+		case next == "manual":
+			return true, a.manual(p)
+		case next == "quit":
+			return false, err
+		}
+	}
+}
+
+func (a *accessible) signIn(p *steps.Profile, tenant string) error {
+	prompt, err := a.b.StartSignIn(a.ctx, tenant, p)
+	if err != nil {
+		return err
+	}
+	if prompt.Code != "" {
+		a.printf("Sign in as an administrator of %s.\nOpen %s and enter the code %s\n", tenant, prompt.URL, prompt.Code)
+		if !prompt.Expires.IsZero() {
+			a.printf("The code expires at %s (in %d minutes).\n", prompt.Expires.Local().Format("15:04"), int(prompt.Expires.Sub(a.now()).Round(time.Minute).Minutes()))
+		}
+		a.printf("Waiting for you to approve. Press Ctrl-C to cancel.\n")
+	}
+	upn, err := prompt.Wait(a.ctx)
+	if graphapi.IsKind(err, graphapi.KindConditionalAccess) {
+		a.printFailure("Conditional Access blocked the device-code sign-in", err)
+		ok, cerr := a.confirm("Sign in with the browser on this computer instead?")
+		if cerr != nil {
+			return cerr
+		}
+		if !ok {
+			return err
+		}
+		upn, err = a.b.SignInBrowser(a.ctx)
+	}
+	if err != nil {
+		return err
+	}
+	a.printf("Signed in as %s.\n\n", upn)
+	return nil
+}
+
+func (a *accessible) printPlan(plan *steps.Plan) {
+	t := plan.Tenant
+	var about []string
+	for _, s := range []string{t.PrimaryDomain, t.ID} {
+		if s != "" {
+			about = append(about, s)
+		}
+	}
+	a.printf("The plan for %s", cmp.Or(t.DisplayName, "your tenant"))
+	if len(about) > 0 {
+		a.printf(" (%s)", strings.Join(about, ", tenant "))
+	}
+	a.printf(". Signed in as %s", plan.AdminUPN)
+	if len(plan.Roles) > 0 {
+		a.printf(", %s", strings.Join(plan.Roles, ", "))
+	}
+	a.printf(".\nNothing is written until you confirm.\n")
+	for _, it := range plan.Items {
+		a.printf("- %s: %s", it.Action, it.Object)
+		if it.Detail != "" {
+			a.printf(" (%s)", it.Detail)
+		}
+		a.printf("\n")
+	}
+	for _, w := range plan.Warnings {
+		a.printf("Warning: %s\n", w)
+	}
+	if b := plan.Blocker; b != nil {
+		a.printf("Blocked: %s\n", b.Message)
+		if b.Remedy != "" {
+			a.printf("What to do: %s\n", b.Remedy)
+		}
+	}
+	a.printf("\n")
+}
+
+// report prints a run's events as sentences.
+func (a *accessible) report(ev steps.Event) {
+	switch ev.Kind {
+	case steps.StepStarted:
+		a.printf("Started: %s.\n", ev.Title)
+	case steps.StepProgress:
+		a.printf("  %s\n", ev.Message)
+	case steps.StepWaiting:
+		a.printf("  Waiting: %s\n", ev.Message)
+	case steps.StepDone:
+		a.printf("Done: %s: %s\n", ev.Title, ev.Message)
+	case steps.StepSkipped:
+		a.printf("Skipped: %s: already done: %s\n", ev.Title, ev.Message)
+	case steps.StepFailed:
+		a.printf("Failed: %s: %s\n", ev.Title, ev.Message)
+	}
+}
+
+func (a *accessible) printFailure(title string, err error) {
+	ge := graphapi.Classify(err)
+	a.printf("\n%s: %s.\n", title, ge.Kind)
+	msg := ge.Message
+	if msg == "" {
+		msg = err.Error()
+	}
+	a.printf("What happened: %s", msg)
+	if ge.Code != "" {
+		a.printf(" (%s)", ge.Code)
+	}
+	a.printf("\n")
+	if ge.Remedy != "" {
+		a.printf("What to do: %s\n", ge.Remedy)
+	}
+}
+
+// onFailure shows a failure and asks what next: retry, manual or quit.
+func (a *accessible) onFailure(title string, err error) (string, error) {
+	a.printFailure(title, err)
+	i, cerr := a.choose("What now?", "Retry", "Do this step by hand in the portal", "Quit")
+	return [...]string{"retry", "manual", "quit"}[i], cerr
+}
+
+// manual is the manual path: the portal instructions, then the IDs and
+// secret, validated locally, then tested by the Backend.
+func (a *accessible) manual(p *steps.Profile) error {
+	m := newManual(&common{styles: newStyles(true), keys: newKeyMap(), now: a.now}, p, newRail(), false)
+	m.w = 100
+	a.printf("\nDo it by hand in the Microsoft Entra admin center.\n%s\n\n", ansi.Strip(m.instructions()))
+	for {
+		var clientID, secret string
+		secretField := huh.NewInput().Title("Client secret Value (not the Secret ID):").Value(&secret).Validate(steps.ValidateSecretValue)
+		if a.secret {
+			secretField = secretField.EchoMode(huh.EchoModePassword)
+		}
+		if err := a.form(
+			huh.NewInput().Title("Application (client) ID:").Value(&clientID).
+				Validate(func(v string) error { return steps.ValidateGUID("Application (client) ID", v) }),
+			secretField,
+		); err != nil {
+			return err
+		}
+		a.printf("Checking the values: signing in as the app.\n")
+		err := a.b.Manual(a.ctx, strings.TrimSpace(clientID), strings.TrimSpace(secret), a.report)
+		if err == nil {
+			return nil
+		}
+		a.printFailure("The values you entered did not work", err)
+		again, cerr := a.confirm("Enter them again?")
+		if cerr != nil {
+			return cerr
+		}
+		if !again {
+			return err
+		}
+	}
+}
+
+func (a *accessible) handoff(p *steps.Profile, manual bool) error {
+	values, err := a.b.Handoff(false)
+	if err != nil {
+		return err
+	}
+	a.printf("\nConnected. Give the product these values:\n")
+	hasSecret := false
+	for _, v := range values {
+		if v.Secret {
+			hasSecret = true
+			a.printf("%s: hidden\n", v.Label)
+			continue
+		}
+		a.printf("%s: %s\n", v.Label, v.Value)
+	}
+	if hasSecret {
+		ok, err := a.confirm("Show the client secret? It is printed in this terminal and stays in its scroll-back.")
+		if err != nil {
+			return err
+		}
+		if ok {
+			values, err := a.b.Handoff(true)
+			if err != nil {
+				return err
+			}
+			for _, v := range values {
+				if v.Secret {
+					a.printf("%s: %s\n", v.Label, v.Value)
+				}
+			}
+		}
+	}
+	how := "set up, tested and enabled"
+	if manual {
+		how = "entered by hand, tested and enabled"
+	}
+	a.printf("\nAll done: %s is %s. Later: `entrawiz status`, `entrawiz test`, or `entrawiz` for the dashboard.\n", p.AppName, how)
+	return nil
+}
+
+// lineReader hands input over one byte at a time, so each of huh's
+// prompts (each with its own bufio.Scanner) takes only its own line and
+// leaves the next for the next prompt, even when input is piped.
+type lineReader struct {
+	r   io.Reader
+	eof bool
+}
+
+func (l *lineReader) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	n, err := l.r.Read(p[:1])
+	if errors.Is(err, io.EOF) {
+		l.eof = true
+	}
+	return n, err
+}
+
+// fdLineReader is a lineReader on a terminal, whose descriptor huh needs
+// to read a secret without echo.
+type fdLineReader struct {
+	*lineReader
+	fd uintptr
+}
+
+func (f fdLineReader) Fd() uintptr { return f.fd }

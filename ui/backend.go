@@ -1,0 +1,61 @@
+// Package ui is the terminal wizard: Bubble Tea models that render the
+// procedure's state and turn keys into intents. Every step's logic lives in
+// package steps; everything that touches the network, the keyring or the
+// disk is behind Backend and runs only inside tea.Cmds.
+package ui
+
+import (
+	"context"
+	"time"
+
+	"github.com/entrawiz/entrawiz/steps"
+	"github.com/entrawiz/entrawiz/store"
+)
+
+// Backend is what the wizard asks of the world. cmd/entrawiz implements it
+// over the real tenant (or the simulated one in `entrawiz demo`). Every
+// method may block on I/O: the wizard calls them only from tea.Cmds.
+type Backend interface {
+	// Profiles are the profiles the admin may choose from.
+	Profiles() []*steps.Profile
+	// Connections are the saved connections; with any, the wizard opens on
+	// the dashboard.
+	Connections() ([]store.Connection, error)
+	// Tenant is the tenant given on the command line, or "" to ask.
+	Tenant() string
+	// Simulated is set when the tenant is the simulated one (the wizard
+	// says so on every screen).
+	Simulated() bool
+
+	// StartSignIn signs in silently when a saved sign-in works (then the
+	// prompt's Code is empty and Wait returns at once), else starts a
+	// device-code sign-in for the profile's scopes.
+	StartSignIn(ctx context.Context, tenant string, p *steps.Profile) (*SignInPrompt, error)
+	// SignInBrowser signs in with the system browser, for when Conditional
+	// Access blocks the device code.
+	SignInBrowser(ctx context.Context) (upn string, err error)
+	// Preflight reads the tenant and returns the plan; nothing is written.
+	Preflight(ctx context.Context) (*steps.Plan, error)
+	// Execute runs the confirmed plan, reporting events as they happen.
+	Execute(ctx context.Context, report func(steps.Event)) error
+	// Manual records IDs and a secret entered by hand and tests them.
+	Manual(ctx context.Context, clientID, secret string, report func(steps.Event)) error
+	// Handoff returns the values for the product; the secret's value only
+	// with reveal.
+	Handoff(reveal bool) ([]steps.HandoffValue, error)
+
+	// Test runs the connection test of a saved connection.
+	Test(ctx context.Context, connection string, report func(steps.Event)) (*steps.TestResult, error)
+	// Reset forgets a saved connection (keyring and config).
+	Reset(ctx context.Context, connection string) error
+}
+
+// SignInPrompt is the first phase of a device-code sign-in: what to show.
+type SignInPrompt struct {
+	Code    string // empty when signed in silently
+	URL     string
+	Message string
+	Expires time.Time
+	// Wait blocks until the admin approves, declines or the code expires.
+	Wait func(ctx context.Context) (upn string, err error)
+}

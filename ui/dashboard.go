@@ -1,0 +1,247 @@
+package ui
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/entrawiz/entrawiz/steps"
+	"github.com/entrawiz/entrawiz/store"
+)
+
+// expiryWarning is how close to expiry a secret is shown in red.
+const expiryWarning = 30 * 24 * time.Hour
+
+// dashboard is where a re-run opens: every saved connection with its app,
+// secret expiry, last test and warnings, and the actions on them.
+type dashboard struct {
+	c       *common
+	conns   []store.Connection
+	cursor  int
+	confirm bool // reset asked, waiting for y/n
+	test    string
+	last    string            // the running test's latest event
+	results map[string]string // this session's test results, by connection
+	w, h    int
+}
+
+func newDashboard(c *common, conns []store.Connection) *dashboard {
+	return &dashboard{c: c, conns: conns, results: map[string]string{}}
+}
+
+func (d *dashboard) Init() tea.Cmd    { return nil }
+func (d *dashboard) SetSize(w, h int) { d.w, d.h = w, h }
+func (d *dashboard) Typing() bool     { return false }
+
+func (d *dashboard) setConnections(conns []store.Connection) {
+	d.conns = conns
+	d.cursor = min(d.cursor, max(len(conns)-1, 0))
+}
+
+func (d *dashboard) testing(name string) {
+	d.test, d.last = name, "starting the test"
+	delete(d.results, name)
+}
+
+func (d *dashboard) event(ev steps.Event) {
+	if ev.Message != "" {
+		d.last = ev.Message
+	}
+}
+
+func (d *dashboard) tested(name string, res *steps.TestResult, err error) {
+	d.test = ""
+	switch {
+	case err != nil:
+		d.results[name] = "✗ test failed: " + kindOf(err)
+	case res != nil:
+		d.results[name] = "✓ " + res.Summary()
+	default:
+		d.results[name] = "✓ test passed"
+	}
+}
+
+func (d *dashboard) selected() string {
+	if d.cursor < len(d.conns) {
+		return d.conns[d.cursor].Name
+	}
+	return ""
+}
+
+func (d *dashboard) Keys() []key.Binding {
+	k := d.c.keys
+	if d.confirm {
+		return []key.Binding{withHelp(k.Yes, "yes, reset"), withHelp(k.No, "no")}
+	}
+	idle := d.test == ""
+	many := len(d.conns) > 1
+	return []key.Binding{on(withHelp(k.Up, "up"), many), on(withHelp(k.Down, "down"), many),
+		on(k.Test, idle), on(k.Another, idle), on(k.Reset, idle)}
+}
+
+func (d *dashboard) Update(msg tea.Msg) tea.Cmd {
+	km, ok := msg.(tea.KeyPressMsg)
+	if !ok {
+		return nil
+	}
+	k := d.c.keys
+	if d.confirm {
+		switch {
+		case key.Matches(km, k.Yes):
+			d.confirm = false
+			return emit(resetConnMsg{name: d.selected()})
+		case key.Matches(km, k.No):
+			d.confirm = false
+		}
+		return nil
+	}
+	switch {
+	case key.Matches(km, k.Up):
+		d.cursor = max(d.cursor-1, 0)
+	case key.Matches(km, k.Down):
+		d.cursor = min(d.cursor+1, len(d.conns)-1)
+	case d.test != "":
+	case key.Matches(km, k.Test):
+		return emit(testConnMsg{name: d.selected()})
+	case key.Matches(km, k.Another):
+		return emit(setupAnotherMsg{})
+	case key.Matches(km, k.Reset):
+		d.confirm = true
+	}
+	return nil
+}
+
+func (d *dashboard) View() string {
+	st := d.c.styles
+	head := st.Heading.Render("Your connections") + st.Subtle.Render(fmt.Sprintf(" · %d saved", len(d.conns))) + "\n\n"
+	var foot string
+	switch {
+	case d.confirm:
+		foot = st.Warn.Render(ansi.Wrap(fmt.Sprintf("Reset %s? Its secret leaves the keyring and the connection leaves the config; the app stays in Entra (`entrawiz reset --delete-app` removes it). y/n", d.selected()), d.w, " "))
+	case d.test != "":
+		foot = st.Accent.Render(d.c.spin) + " testing " + d.test + ": " + ansi.Truncate(d.last, max(d.w-len(d.test)-12, 10), "…")
+	}
+	room := d.h - lipgloss.Height(head) - lipgloss.Height(foot) - 1
+	var cards []string
+	for i, c := range d.conns {
+		cards = append(cards, d.card(i, c))
+	}
+	// Show the cards from the first that keeps the cursor's in view.
+	start := 0
+	for start < d.cursor {
+		h := 0
+		for _, c := range cards[start : d.cursor+1] {
+			h += lipgloss.Height(c) + 1
+		}
+		if h <= room {
+			break
+		}
+		start++
+	}
+	body := strings.Join(cards[start:], "\n\n")
+	return head + fit(body, d.w, max(room, 1)) + "\n" + foot
+}
+
+// fact is one line of a connection's card; alert facts are shown in red.
+type fact struct {
+	label, value string
+	alert, warn  bool
+}
+
+// connectionFacts is what the dashboard says about a connection: its app,
+// tenant, secret expiry, last test (result: this session's, if any), and
+// the warnings that follow from them.
+func connectionFacts(c store.Connection, now time.Time, result string) (facts []fact, warnings []string) {
+	app := c.App.DisplayName
+	if app == "" {
+		app = c.Profile
+	}
+	facts = append(facts, fact{label: "App", value: fmt.Sprintf("%s · %s", app, orNone(c.App.AppID))})
+	tenant := c.Tenant.DisplayName
+	if c.Tenant.PrimaryDomain != "" {
+		tenant += " · " + c.Tenant.PrimaryDomain
+	}
+	if tenant = strings.TrimPrefix(tenant, " · "); tenant != "" {
+		facts = append(facts, fact{label: "Tenant", value: tenant})
+	}
+	switch s := steps.ActiveSecret(&c); {
+	case s == nil:
+		facts = append(facts, fact{label: "Secret", value: "none stored", warn: true})
+		warnings = append(warnings, "no client secret is stored for this connection")
+	case s.End.IsZero():
+		facts = append(facts, fact{label: "Secret", value: "entered by hand; expiry unknown"})
+	default:
+		left := s.End.Sub(now)
+		days := int(math.Ceil(left.Hours() / 24))
+		f := fact{label: "Secret", value: fmt.Sprintf("expires %s — %d days left", s.End.Format("2006-01-02"), days)}
+		switch {
+		case left <= 0:
+			f.value, f.alert = fmt.Sprintf("EXPIRED on %s", s.End.Format("2006-01-02")), true
+			warnings = append(warnings, "the client secret has expired: the product cannot sign in")
+		case left < expiryWarning:
+			f.alert = true
+			warnings = append(warnings, fmt.Sprintf("the client secret expires in %d days", days))
+		}
+		facts = append(facts, f)
+	}
+	switch t := steps.LastTest(&c); {
+	case result != "":
+		facts = append(facts, fact{label: "Last test", value: result, alert: strings.HasPrefix(result, "✗")})
+	case t != nil && t.Passed:
+		facts = append(facts, fact{label: "Last test", value: t.At.Local().Format("2006-01-02 15:04") + " — passed"})
+	case t != nil:
+		facts = append(facts, fact{label: "Last test", value: t.At.Local().Format("2006-01-02 15:04") + " — failed", alert: true})
+		warnings = append(warnings, "the last test failed")
+	default:
+		facts = append(facts, fact{label: "Last test", value: "never"})
+	}
+	if !c.Enabled {
+		warnings = append(warnings, "the setup did not finish: run it again to complete it")
+	}
+	return facts, warnings
+}
+
+// card renders one connection.
+func (d *dashboard) card(i int, c store.Connection) string {
+	st := d.c.styles
+	marker, name := "  ", st.Strong.Render(c.Name)
+	if i == d.cursor {
+		marker, name = st.Selected.Render("▸ "), st.Selected.Render(c.Name)
+	}
+	state := st.OK.Render("enabled")
+	if !c.Enabled {
+		state = st.Warn.Render("not enabled")
+	}
+	var b strings.Builder
+	b.WriteString(marker + name + "  " + state + "\n")
+	facts, warnings := connectionFacts(c, d.c.now(), d.results[c.Name])
+	for _, f := range facts {
+		v := ansi.Truncate(f.value, max(d.w-15, 10), "…")
+		switch {
+		case f.alert:
+			v = st.Err.Render(v)
+		case f.warn:
+			v = st.Warn.Render(v)
+		case f.label == "Last test" && strings.HasPrefix(f.value, "✓"):
+			v = st.OK.Render(v)
+		}
+		b.WriteString("  " + st.Label.Render(f.label) + v + "\n")
+	}
+	for _, w := range warnings {
+		b.WriteString("  " + st.Warn.Render(ansi.Truncate("! "+w, max(d.w-2, 10), "…")) + "\n")
+	}
+	return strings.TrimRight(b.String(), "\n")
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}
