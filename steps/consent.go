@@ -58,7 +58,7 @@ func (r *Run) missingConsent(ctx context.Context) (roles []string, scopes []stri
 			}
 		}
 	}
-	if want := graphScopes(r.Profile.DelegatedPermissions); len(want) > 0 {
+	if want := r.Profile.DelegatedPermissions; len(want) > 0 {
 		grant, err := g.AdminConsentGrant(ctx, sp, graphSP)
 		if err != nil {
 			return nil, nil, fmt.Errorf("read granted delegated permissions: %w", err)
@@ -77,7 +77,7 @@ func applyConsent(ctx context.Context, r *Run) (string, error) {
 		return "", r.Plan.Blocker
 	}
 	g, sp, graphSP := r.Env.Graph, r.Conn.App.ServicePrincipalID, r.Plan.Catalog.ServicePrincipalID
-	roles, scopes := r.Plan.Access.RoleIDs, graphScopes(r.Profile.DelegatedPermissions)
+	roles, scopes := r.Plan.Access.RoleIDs, r.Profile.DelegatedPermissions
 	if !r.freshSP {
 		var err error
 		if roles, scopes, err = r.missingConsent(ctx); err != nil {
@@ -111,7 +111,7 @@ func applyConsent(ctx context.Context, r *Run) (string, error) {
 		}
 		granted = append(granted, scopes...)
 	}
-	r.SetState("grant-consent", consentState{AppRoles: r.Profile.ApplicationPermissions, Scopes: graphScopes(r.Profile.DelegatedPermissions)})
+	r.SetState("grant-consent", consentState{AppRoles: r.Profile.ApplicationPermissions, Scopes: r.Profile.DelegatedPermissions})
 	if len(granted) == 0 {
 		return "admin consent is granted", nil
 	}

@@ -100,7 +100,7 @@ func Preflight(ctx context.Context, env *Env, p *Profile, conn *store.Connection
 	if err != nil {
 		return nil, fmt.Errorf("read Microsoft Graph's permissions: %w", err)
 	}
-	plan.Access, err = plan.Catalog.Resolve(p.ApplicationPermissions, graphScopes(p.DelegatedPermissions))
+	plan.Access, err = plan.Catalog.Resolve(p.ApplicationPermissions, p.DelegatedPermissions)
 	if err != nil {
 		return nil, fmt.Errorf("profile %s: %w", p.Name, err)
 	}
@@ -128,18 +128,6 @@ func consentBlocker(upn, what string) *graphapi.Error {
 		Message: fmt.Sprintf("%s cannot grant admin consent for %s", upn, what),
 		Remedy: "Sign in as a Global Administrator or Privileged Role Administrator, or ask one to run " +
 			"`entrawiz setup` (or grant admin consent on the app's API permissions page), then enter the IDs with --manual."}
-}
-
-// graphScopes drops the OpenID Connect scopes, which are not Graph
-// permissions to grant.
-func graphScopes(names []string) []string {
-	var out []string
-	for _, n := range names {
-		if !slices.Contains(oidcScopes, n) {
-			out = append(out, n)
-		}
-	}
-	return out
 }
 
 // findApp finds the app this connection made: by the saved object ID, else
@@ -286,8 +274,8 @@ func planItems(now time.Time, p *Profile, conn *store.Connection, plan *Plan) []
 	if p.GrantAdminConsent && len(p.ApplicationPermissions) > 0 {
 		items = append(items, PlanItem{consent, "Admin consent: application permissions", strings.Join(p.ApplicationPermissions, ", ") + consentNote})
 	}
-	if p.GrantAdminConsent && len(graphScopes(p.DelegatedPermissions)) > 0 {
-		items = append(items, PlanItem{consent, "Admin consent: delegated permissions for all users", strings.Join(graphScopes(p.DelegatedPermissions), ", ") + consentNote})
+	if p.GrantAdminConsent && len(p.DelegatedPermissions) > 0 {
+		items = append(items, PlanItem{consent, "Admin consent: delegated permissions for all users", strings.Join(p.DelegatedPermissions, ", ") + consentNote})
 	}
 	if p.Secret != nil {
 		if s := ActiveSecret(conn); s != nil && plan.Existing != nil && hasPassword(plan.Existing, s.KeyID) && s.End.After(now) {
@@ -298,14 +286,24 @@ func planItems(now time.Time, p *Profile, conn *store.Connection, plan *Plan) []
 		}
 	}
 	if p.AssignmentRequired {
-		items = append(items, PlanItem{"set", "Assignment required", "only assigned users and groups can sign in"})
+		// As for consent, an existing app's setting is checked when the step runs.
+		if plan.Existing != nil {
+			items = append(items, PlanItem{"keep", "Assignment required", "only assigned users and groups can sign in (set if it is not)"})
+		} else {
+			items = append(items, PlanItem{"set", "Assignment required", "only assigned users and groups can sign in"})
+		}
 	}
 	if g := p.CreateGroup; g != nil {
 		detail := "security group"
 		if g.Assign {
 			detail += ", assigned to the app"
 		}
-		items = append(items, PlanItem{"create", "Group \"" + g.DisplayName + "\"", detail + " (kept if it exists)"})
+		var gs groupState
+		if plan.Existing != nil && (&Run{Conn: conn}).State("group", &gs) && gs.ID != "" {
+			items = append(items, PlanItem{"keep", "Group \"" + gs.DisplayName + "\"", detail + " (made by an earlier run)"})
+		} else {
+			items = append(items, PlanItem{"create", "Group \"" + g.DisplayName + "\"", detail + " (kept if it exists)"})
+		}
 	}
 	items = append(items, PlanItem{"keep", "Test", "app-only sign-in with the secret, roles and a Graph read per permission (no writes)"})
 	return items

@@ -125,6 +125,9 @@ type Run struct {
 	// What this run created, so later steps skip reads that would only
 	// find nothing (and cost requests).
 	freshApp, freshSP bool
+	// wrote is set once a step has changed something: only then can the
+	// connection test meet Entra's replication delay and wait for it.
+	wrote bool
 }
 
 // Wait retries fn while Entra is still replicating, reporting each wait.
@@ -180,6 +183,7 @@ func (r *Run) Execute(ctx context.Context, steps []Step) error {
 			r.save()
 			return r.fail(s, err)
 		}
+		r.wrote = true
 		r.Conn.Updated = r.Env.now()
 		if err := r.save(); err != nil {
 			return r.fail(s, fmt.Errorf("save the connection: %w", err))

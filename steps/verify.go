@@ -85,14 +85,31 @@ func Verify(ctx context.Context, r *Run, want []string) (*TestResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Entra's replication delay is waited out only when this run just
+	// made or changed something (a new secret, app or consent); testing a
+	// connection that was set up before, what is missing is missing.
+	fresh := r.secret != "" || r.wrote
 	b := r.Env.Backoff
-	b.RetryInvalidSecret = true // a new secret is refused for a few seconds
+	b.RetryInvalidSecret = fresh // a new secret is refused for a few seconds
+	wait := func(fn func(ctx context.Context) error) error {
+		if fresh {
+			return r.Wait(ctx, b, fn)
+		}
+		if err := fn(ctx); err != nil {
+			return graphapi.Classify(err)
+		}
+		return nil
+	}
 	var tok graphapi.AppToken
 	r.Progress("signing in as the app with the stored secret")
-	err = r.Wait(ctx, b, func(ctx context.Context) error {
+	err = wait(func(ctx context.Context) error {
 		tok, err = app.VerifyRoles(ctx, want)
 		return err
 	})
+	if e := graphapi.Classify(err); e != nil && e.Code == "RolesMissing" && !fresh {
+		err = &graphapi.Error{Kind: graphapi.KindConsentNeeded, Op: e.Op, Code: e.Code, Message: e.Message,
+			Remedy: "Grant admin consent for these application permissions again: run `entrawiz setup` (it grants what is missing), or use the app's API permissions page."}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("app-only sign-in: %w", err)
 	}
@@ -111,7 +128,7 @@ func Verify(ctx context.Context, r *Run, want []string) (*TestResult, error) {
 	if len(reads) > 0 {
 		r.Progress(fmt.Sprintf("reading Microsoft Graph with %d permission(s)", len(reads)))
 		var results []graphapi.ReadResult
-		err = r.Wait(ctx, b, func(ctx context.Context) error {
+		err = wait(func(ctx context.Context) error {
 			results, err = app.CheckReads(ctx, reads)
 			if err != nil {
 				return err
@@ -129,13 +146,21 @@ func Verify(ctx context.Context, r *Run, want []string) (*TestResult, error) {
 			return nil, fmt.Errorf("read Microsoft Graph as the app: %w", err)
 		}
 		var failed []string
+		var unavailable *graphapi.Error
 		for _, rr := range results {
 			rep := ReadReport{Permission: rr.Permission, Path: rr.Path, Status: rr.Status, Result: "ok"}
 			if rr.Err != nil {
 				rep.Result, rep.Error = "failed", rr.Err.Error()
 				failed = append(failed, rr.Permission)
+				if graphapi.IsKind(rr.Err, graphapi.KindThrottled, graphapi.KindServer) {
+					unavailable = rr.Err
+				}
 			}
 			res.Reads = append(res.Reads, rep)
+		}
+		if unavailable != nil {
+			// Not a permission problem: Graph was throttling or failing.
+			return res, fmt.Errorf("read Microsoft Graph as the app: %w", unavailable)
 		}
 		if len(failed) > 0 {
 			return res, &graphapi.Error{Kind: graphapi.KindForbidden, Code: "ReadFailed", Op: "test the connection",

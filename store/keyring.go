@@ -24,6 +24,9 @@ var (
 	// ErrKeyringTimeout means the keyring did not answer in time, usually
 	// because it is locked and waiting for a password prompt nobody sees.
 	ErrKeyringTimeout = errors.New("the OS keyring did not answer in time (is it locked?)")
+	// ErrKeyringLocked means the keyring is there but locked and could not
+	// be unlocked (no one to type its password).
+	ErrKeyringLocked = errors.New("the OS keyring is locked: unlock it (log in to the desktop session, or `gnome-keyring-daemon --unlock`) and try again")
 )
 
 // NoKeyringError says that no keyring service is available and how to get
@@ -116,6 +119,8 @@ func mapKeyringErr(op, name string, err error) error {
 		return fmt.Errorf("keyring %s %q: %w", op, name, ErrNotFound)
 	case errors.Is(err, keyring.ErrUnsupportedPlatform) || isNoServiceErr(err):
 		return fmt.Errorf("keyring %s %q: %w", op, name, &NoKeyringError{Err: err})
+	case strings.Contains(err.Error(), "failed to unlock"):
+		return fmt.Errorf("keyring %s %q: %w (%v)", op, name, ErrKeyringLocked, err)
 	case errors.Is(err, keyring.ErrSetDataTooBig):
 		return fmt.Errorf("keyring %s %q: the value is too big for this keyring: %w", op, name, err)
 	}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/spf13/cobra"
+
 	"github.com/entrawiz/entrawiz/graphapi"
 )
 
@@ -74,5 +76,15 @@ func printError(w io.Writer, err error) {
 	var ge *graphapi.Error
 	if errors.As(err, &ge) && ge.Remedy != "" {
 		fmt.Fprintln(w, "  →", ge.Remedy)
+	}
+}
+
+// usageArgs makes a command's argument check a usage error (exit code 2).
+func usageArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := check(cmd, args); err != nil {
+			return usageError{fmt.Errorf("%w\nRun '%s --help' for usage.", err, cmd.CommandPath())}
+		}
+		return nil
 	}
 }

@@ -112,26 +112,46 @@ type session struct {
 	identity graphapi.Identity
 }
 
-// signIn signs the admin in: silently from the saved cache when it can,
-// else with a device code shown on stderr.
-func (f *factory) signIn(ctx context.Context, tenant string, scopes []string) (*session, error) {
+// newAdmin prepares the admin's sign-in with the persisted, encrypted
+// token cache.
+func (f *factory) newAdmin(tenant string, scopes []string) (*graphapi.Admin, *graphapi.PersistentCache, error) {
 	cloud, err := f.cloud()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	dir, err := f.configDir()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	cache := graphapi.NewPersistentCache(&store.TokenCache{Path: filepath.Join(dir, "signin-cache.bin"), Secrets: f.Secrets()})
 	admin, err := graphapi.NewAdmin(graphapi.AdminOptions{Cloud: cloud, Tenant: tenant, ClientID: f.Global.AdminClientID,
 		Scopes: scopes, Cache: cache, Tracer: f.tracer()})
+	return admin, cache, err
+}
+
+// newSession wraps a signed-in admin with a Graph client.
+func (f *factory) newSession(admin *graphapi.Admin, id graphapi.Identity) (*session, error) {
+	cloud, err := f.cloud()
+	if err != nil {
+		return nil, err
+	}
+	graph, err := graphapi.NewClient(graphapi.ClientOptions{Cloud: cloud, Tokens: admin, Tracer: f.tracer()})
+	if err != nil {
+		return nil, err
+	}
+	return &session{admin: admin, graph: graph, identity: id}, nil
+}
+
+// signIn signs the admin in: silently from the saved cache when it can,
+// else with a device code shown on stderr.
+func (f *factory) signIn(ctx context.Context, tenant string, scopes []string) (*session, error) {
+	admin, cache, err := f.newAdmin(tenant, scopes)
 	if err != nil {
 		return nil, err
 	}
 	id, err := admin.SignInSilent(ctx)
 	if err != nil {
-		if !graphapi.IsKind(err, graphapi.KindSignInRequired, graphapi.KindConsentNeeded, graphapi.KindSignIn) {
+		if !needsInteractiveSignIn(err) {
 			return nil, err
 		}
 		dc, err := admin.StartDeviceCode(ctx)
@@ -149,11 +169,16 @@ func (f *factory) signIn(ctx context.Context, tenant string, scopes []string) (*
 		}
 	}
 	fmt.Fprintf(f.ErrOut, "Signed in as %s\n", id.UPN)
-	graph, err := graphapi.NewClient(graphapi.ClientOptions{Cloud: cloud, Tokens: admin, Tracer: f.tracer()})
-	if err != nil {
-		return nil, err
+	if err := cache.Err(); err != nil {
+		fmt.Fprintf(f.ErrOut, "Note: this sign-in will not be remembered: %v\n", err)
 	}
-	return &session{admin: admin, graph: graph, identity: id}, nil
+	return f.newSession(admin, id)
+}
+
+// needsInteractiveSignIn reports whether a failed silent sign-in should be
+// followed by a device code.
+func needsInteractiveSignIn(err error) bool {
+	return graphapi.IsKind(err, graphapi.KindSignInRequired, graphapi.KindConsentNeeded, graphapi.KindSignIn)
 }
 
 // newAppClient makes the app-only client for the steps.

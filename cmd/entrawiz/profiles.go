@@ -20,7 +20,7 @@ The procedure is the same for every profile. Start from a built-in one:
   entrawiz profiles show directory-sync > my-product.json
 
 edit it, and give the file to setup with --profile ./my-product.json.`,
-		Args: cobra.NoArgs,
+		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			all, err := steps.BuiltinProfiles()
 			if err != nil {
@@ -36,7 +36,7 @@ edit it, and give the file to setup with --profile ./my-product.json.`,
 	cmd.AddCommand(&cobra.Command{
 		Use:   "show NAME",
 		Short: "Print a built-in profile as JSON",
-		Args:  cobra.ExactArgs(1),
+		Args:  usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			b, ok := steps.BuiltinProfileSource(args[0])
 			if !ok {

@@ -26,7 +26,7 @@ removed from the config. The app registration stays in Entra (the product may st
 use it) unless --delete-app is given, which signs you in and deletes it, with its
 enterprise app, consents and secrets.`,
 		Example: "  entrawiz reset --connection contoso.onmicrosoft.com/sso\n  entrawiz reset --delete-app --yes",
-		Args:    cobra.NoArgs,
+		Args:    usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !opts.Yes && !f.IsTTY {
 				return requireFlag(cmd, "yes")

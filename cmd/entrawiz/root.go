@@ -11,6 +11,7 @@ import (
 
 	"github.com/entrawiz/entrawiz/graphapi"
 	"github.com/entrawiz/entrawiz/store"
+	"github.com/entrawiz/entrawiz/ui"
 )
 
 // newFactory wires the real machine: stdio, the OS keyring, the clock.
@@ -43,9 +44,20 @@ func newRootCmd(ctx context.Context, f *factory) *cobra.Command {
 permissions, creates its client secret and keeps it in the OS keyring, and tests the
 connection — through Microsoft Graph, with your own sign-in.
 
+Run without a command in a terminal for the wizard (or the dashboard, once a
+connection is set up); try it safely with ` + "`entrawiz demo`" + `.
+
 ` + exitCodesHelp,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Args:          usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !f.IsTTY {
+				return usageError{fmt.Errorf("the wizard needs a terminal; headless, use `entrawiz setup` (see `entrawiz --help`)")}
+			}
+			g := f.Global
+			return ui.Run(cmd.Context(), newWizardBackend(f, "", false), ui.Options{In: f.In, Out: f.ErrOut, NoColor: g.NoColor, Accessible: g.Accessible})
+		},
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError{fmt.Errorf("%w\nRun '%s --help' for usage.", err, c.CommandPath())}
@@ -54,6 +66,6 @@ connection — through Microsoft Graph, with your own sign-in.
 	root.SetOut(f.Out)
 	root.SetErr(f.ErrOut)
 	root.SetIn(f.In)
-	root.AddCommand(newSetupCmd(f, nil), newStatusCmd(f), newTestCmd(f), newResetCmd(f), newProfilesCmd(f), newSimCmd(ctx, nil))
+	root.AddCommand(newSetupCmd(f, nil), newStatusCmd(f), newTestCmd(f), newResetCmd(f), newProfilesCmd(f), newDemoCmd(f), newSimCmd(ctx, nil))
 	return root
 }

@@ -53,7 +53,7 @@ shown only with --reveal-secret, or piped to a command with --deliver-cmd.`,
   entrawiz setup --profile ./print-server.json --tenant 72f988bf-86f1-41af-91ab-2d7cd011db47 --yes --json
   entrawiz setup --profile sso --tenant contoso.com --redirect-uri https://app.example.com/cb \
       --deliver-cmd 'vendorctl set-secret --stdin'`,
-		Args: cobra.NoArgs,
+		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opts.Profile == "" {
 				return requireFlag(cmd, "profile")
@@ -156,6 +156,11 @@ func setupRun(ctx context.Context, f *factory, opts *setupOptions) error {
 	conn.Cloud, conn.LoginURL, conn.GraphURL = f.Global.Cloud, f.Global.LoginURL, f.Global.GraphURL
 	printPlan(f.ErrOut, plan)
 	if plan.Blocker != nil {
+		// This account cannot do the procedure: forget its sign-in, so the
+		// next run asks for one that can instead of reusing it.
+		if err := sess.admin.SignOut(ctx); err == nil {
+			fmt.Fprintf(f.ErrOut, "Signed out %s: the next run asks for a sign-in again.\n", sess.identity.UPN)
+		}
 		return plan.Blocker
 	}
 	if !opts.Yes && !confirm(f, "Go ahead?") {

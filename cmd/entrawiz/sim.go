@@ -40,7 +40,7 @@ runs with PUT control_url/faults.`,
 		Example: `  entrawiz sim --users 1000 --groups 50
   entrawiz sim --approve auto --replication-delay 5s
   entrawiz sim --users 100000 --groups 500 --latency 50ms`,
-		Args: cobra.NoArgs,
+		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Out = cmd.OutOrStdout()
 			if runF != nil {

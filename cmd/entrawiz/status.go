@@ -26,7 +26,7 @@ func newStatusCmd(f *factory) *cobra.Command {
 each connection's tenant, app, client secret and when it expires (warned inside 30
 days), the permissions consented, and the last connection test.`,
 		Example: "  entrawiz status\n  entrawiz status --json",
-		Args:    cobra.NoArgs,
+		Args:    usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return statusRun(cmd.Context(), f, opts)
 		},

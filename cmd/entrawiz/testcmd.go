@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -26,7 +27,7 @@ func newTestCmd(f *factory) *cobra.Command {
 carries the application permissions the profile needs, and read Microsoft Graph with
 each of them. No admin sign-in is needed and nothing is written to the tenant.`,
 		Example: "  entrawiz test\n  entrawiz test --connection contoso.onmicrosoft.com/directory-sync --json",
-		Args:    cobra.NoArgs,
+		Args:    usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return testRun(cmd.Context(), f, opts)
 		},
@@ -45,23 +46,10 @@ func testRun(ctx context.Context, f *factory, opts *testOptions) error {
 	if err != nil {
 		return err
 	}
-	profile, err := savedProfile(conn)
-	if err != nil {
-		return err
-	}
 	rep := newReporter(f.ErrOut, opts.JSON)
-	env := &steps.Env{Secrets: f.Secrets(), NewAppClient: f.newAppClient(conn.Tenant.ID), Report: rep.report, Now: f.Now, Backoff: f.Backoff,
-		Save: func(c *store.Connection) error { cfg.Put(*c); return store.SaveConfig(dir, cfg) }}
-	run := &steps.Run{Env: env, Profile: profile, Conn: conn}
-	res, testErr := steps.Verify(ctx, run, profile.ApplicationPermissions)
-	if res == nil {
-		res = &steps.TestResult{At: f.now(), AppID: conn.App.AppID}
-	}
-	if testErr != nil {
-		run.SetState("test", res)
-	}
-	if err := env.Save(conn); err != nil {
-		return err
+	res, testErr := testConnection(ctx, f, cfg, dir, conn, rep.report)
+	if res == nil && testErr != nil && errors.Is(testErr, errNoProfile) {
+		return testErr
 	}
 	if opts.JSON {
 		out := map[string]any{"connection": conn.Name, "result": res}
@@ -97,4 +85,29 @@ func savedProfile(conn *store.Connection) (*steps.Profile, error) {
 		return &p, nil
 	}
 	return steps.LoadProfile(conn.Profile)
+}
+
+var errNoProfile = errors.New("the connection's profile cannot be found")
+
+// testConnection runs the connection test of a saved connection and records
+// the result in the config, passed or not.
+func testConnection(ctx context.Context, f *factory, cfg *store.Config, dir string, conn *store.Connection, report func(steps.Event)) (*steps.TestResult, error) {
+	profile, err := savedProfile(conn)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", errNoProfile, err)
+	}
+	env := &steps.Env{Secrets: f.Secrets(), NewAppClient: f.newAppClient(conn.Tenant.ID), Report: report, Now: f.Now, Backoff: f.Backoff,
+		Save: func(c *store.Connection) error { cfg.Put(*c); return store.SaveConfig(dir, cfg) }}
+	run := &steps.Run{Env: env, Profile: profile, Conn: conn}
+	res, testErr := steps.Verify(ctx, run, profile.ApplicationPermissions)
+	if res == nil {
+		res = &steps.TestResult{At: f.now(), AppID: conn.App.AppID}
+	}
+	if testErr != nil {
+		run.SetState("test", res)
+	}
+	if err := env.Save(conn); err != nil {
+		return res, err
+	}
+	return res, testErr
 }

@@ -309,7 +309,13 @@ func (c *gctx) applications(key string) {
 		for i, a := range d.apps {
 			if a == app {
 				d.apps = append(d.apps[:i], d.apps[i+1:]...)
+				break
 			}
+		}
+		// Entra deletes the app's service principal with it, and with that
+		// its role assignments and delegated grants.
+		if sp := d.spByAppID(app.Props["appId"].(string)); sp != nil {
+			d.removeServicePrincipal(sp)
 		}
 		d.mu.Unlock()
 		c.noContent()

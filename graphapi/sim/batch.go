@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"time"
 )
 
 // batchRequest is one request of a JSON batch (POST /$batch), as documented
@@ -102,6 +103,9 @@ func (s *Server) runBatchItem(outer *http.Request, br batchRequest) *httptest.Re
 	}
 	req.Header.Set("Authorization", outer.Header.Get("Authorization"))
 	rec.Header().Set("request-id", newUUID())
+	start := time.Now()
 	s.graphItem(rec, req)
+	s.log.add(LoggedRequest{Service: "graph-batch", Method: req.Method, Path: req.URL.Path, Query: req.URL.RawQuery,
+		Status: rec.Code, Took: time.Since(start)})
 	return rec
 }

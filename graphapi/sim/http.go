@@ -21,7 +21,7 @@ type requestLog struct {
 
 // LoggedRequest is one request the tenant answered.
 type LoggedRequest struct {
-	Service string        `json:"service"` // "login" or "graph"
+	Service string        `json:"service"` // "login", "graph", or "graph-batch" (a request inside a $batch)
 	Method  string        `json:"method"`
 	Path    string        `json:"path"`
 	Query   string        `json:"query,omitempty"`

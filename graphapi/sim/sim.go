@@ -7,7 +7,6 @@
 package sim
 
 import (
-	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -178,9 +177,9 @@ func (s *Server) Info() Info { return s.info }
 
 // Close stops serving and removes the temporary CA directory, if Start made one.
 func (s *Server) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	err := errors.Join(s.login.Shutdown(ctx), s.graph.Shutdown(ctx))
+	// Close, not Shutdown: a simulator has no request worth finishing, and a
+	// graceful HTTP/2 shutdown waits out idle clients' connections.
+	err := errors.Join(s.login.Close(), s.graph.Close())
 	if s.tmpDir != "" {
 		os.RemoveAll(s.tmpDir)
 	}

@@ -94,19 +94,7 @@ func (c *gctx) servicePrincipals(key string) {
 			return
 		}
 		d.mu.Lock()
-		for i, x := range d.sps {
-			if x == sp {
-				d.sps = append(d.sps[:i], d.sps[i+1:]...)
-				delete(d.spByID, sp.ID)
-			}
-		}
-		var kept []*object
-		for _, a := range d.assigns {
-			if a.Props["principalId"] != sp.ID && a.Props["resourceId"] != sp.ID {
-				kept = append(kept, a)
-			}
-		}
-		d.assigns = kept
+		d.removeServicePrincipal(sp)
 		d.mu.Unlock()
 		c.noContent()
 	case len(rest) >= 1 && rest[0] == "appRoleAssignedTo":
@@ -443,4 +431,30 @@ func (c *gctx) oauth2PermissionGrants() {
 	default:
 		c.methodNotAllowed()
 	}
+}
+
+// removeServicePrincipal deletes sp with its role assignments (either side)
+// and delegated grants, as Entra does.
+func (d *directory) removeServicePrincipal(sp *object) {
+	for i, x := range d.sps {
+		if x == sp {
+			d.sps = append(d.sps[:i], d.sps[i+1:]...)
+			delete(d.spByID, sp.ID)
+			break
+		}
+	}
+	var kept []*object
+	for _, a := range d.assigns {
+		if a.Props["principalId"] != sp.ID && a.Props["resourceId"] != sp.ID {
+			kept = append(kept, a)
+		}
+	}
+	d.assigns = kept
+	var grants []*object
+	for _, g := range d.grants {
+		if g.Props["clientId"] != sp.ID && g.Props["resourceId"] != sp.ID {
+			grants = append(grants, g)
+		}
+	}
+	d.grants = grants
 }

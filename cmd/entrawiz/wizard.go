@@ -1,0 +1,237 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/entrawiz/entrawiz/graphapi"
+	"github.com/entrawiz/entrawiz/steps"
+	"github.com/entrawiz/entrawiz/store"
+	"github.com/entrawiz/entrawiz/ui"
+)
+
+// wizardBackend is ui.Backend over the factory: the same steps the headless
+// commands run, one phase per call.
+type wizardBackend struct {
+	f         *factory
+	tenant    string
+	simulated bool
+
+	mu      sync.Mutex
+	profile *steps.Profile
+	admin   *graphapi.Admin
+	sess    *session
+	cfg     *store.Config
+	dir     string
+	env     *steps.Env
+	plan    *steps.Plan
+	conn    *store.Connection
+}
+
+var _ ui.Backend = (*wizardBackend)(nil)
+
+func newWizardBackend(f *factory, tenant string, simulated bool) *wizardBackend {
+	return &wizardBackend{f: f, tenant: tenant, simulated: simulated}
+}
+
+func (w *wizardBackend) Profiles() []*steps.Profile {
+	all, _ := steps.BuiltinProfiles()
+	return all
+}
+
+func (w *wizardBackend) Connections() ([]store.Connection, error) {
+	cfg, _, err := w.f.loadConfig()
+	if err != nil {
+		return nil, err
+	}
+	return cfg.Connections, nil
+}
+
+func (w *wizardBackend) Tenant() string  { return w.tenant }
+func (w *wizardBackend) Simulated() bool { return w.simulated }
+
+func (w *wizardBackend) StartSignIn(ctx context.Context, tenant string, p *steps.Profile) (*ui.SignInPrompt, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	cfg, dir, err := w.f.loadConfig()
+	if err != nil {
+		return nil, err
+	}
+	admin, _, err := w.f.newAdmin(tenant, steps.AdminScopes(p))
+	if err != nil {
+		return nil, err
+	}
+	w.mu.Lock()
+	w.profile, w.admin, w.cfg, w.dir, w.tenant = p, admin, cfg, dir, tenant
+	w.mu.Unlock()
+	if id, err := admin.SignInSilent(ctx); err == nil {
+		if err := w.signedIn(admin, id); err != nil {
+			return nil, err
+		}
+		return &ui.SignInPrompt{Wait: func(context.Context) (string, error) { return id.UPN, nil }}, nil
+	} else if !needsInteractiveSignIn(err) {
+		return nil, err
+	}
+	dc, err := admin.StartDeviceCode(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if w.f.OnDeviceCode != nil {
+		w.f.OnDeviceCode(dc.UserCode)
+	}
+	return &ui.SignInPrompt{Code: dc.UserCode, URL: dc.VerificationURL, Message: dc.Message, Expires: dc.ExpiresOn,
+		Wait: func(ctx context.Context) (string, error) {
+			id, err := dc.Wait(ctx)
+			if err != nil {
+				return "", err
+			}
+			return id.UPN, w.signedIn(admin, id)
+		}}, nil
+}
+
+func (w *wizardBackend) SignInBrowser(ctx context.Context) (string, error) {
+	w.mu.Lock()
+	admin := w.admin
+	w.mu.Unlock()
+	if admin == nil {
+		return "", errors.New("choose a profile and tenant first")
+	}
+	id, err := admin.SignInBrowser(ctx, nil)
+	if err != nil {
+		return "", err
+	}
+	return id.UPN, w.signedIn(admin, id)
+}
+
+// signedIn keeps the session and prepares the steps' environment.
+func (w *wizardBackend) signedIn(admin *graphapi.Admin, id graphapi.Identity) error {
+	sess, err := w.f.newSession(admin, id)
+	if err != nil {
+		return err
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.sess = sess
+	w.conn = findConnection(w.cfg, id.TenantID, w.profile.Name)
+	cfg, dir := w.cfg, w.dir
+	w.env = &steps.Env{Graph: sess.graph, Secrets: w.f.Secrets(), NewAppClient: w.f.newAppClient(id.TenantID),
+		Now: w.f.Now, Backoff: w.f.Backoff,
+		Save: func(c *store.Connection) error { cfg.Put(*c); return store.SaveConfig(dir, cfg) }}
+	return nil
+}
+
+func (w *wizardBackend) Preflight(ctx context.Context) (*steps.Plan, error) {
+	w.mu.Lock()
+	env, p, conn, sess := w.env, w.profile, w.conn, w.sess
+	w.mu.Unlock()
+	if env == nil {
+		return nil, errors.New("sign in first")
+	}
+	plan, err := steps.Preflight(ctx, env, p, conn, sess.identity.UPN)
+	if err != nil {
+		return nil, err
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.plan = plan
+	if conn.Name == "" {
+		conn.Name = plan.Tenant.InitialDomain + "/" + p.Name
+		conn.Created = w.f.now()
+	}
+	conn.Profile, conn.Tenant = p.Name, plan.Tenant
+	conn.Cloud, conn.LoginURL, conn.GraphURL = w.f.Global.Cloud, w.f.Global.LoginURL, w.f.Global.GraphURL
+	return plan, nil
+}
+
+func (w *wizardBackend) Execute(ctx context.Context, report func(steps.Event)) error {
+	w.mu.Lock()
+	env, p, conn, plan := w.env, w.profile, w.conn, w.plan
+	w.mu.Unlock()
+	if plan == nil {
+		return errors.New("review the plan first")
+	}
+	if plan.Blocker != nil {
+		return plan.Blocker
+	}
+	runEnv := *env
+	runEnv.Report = report
+	run := &steps.Run{Env: &runEnv, Profile: p, Conn: conn, Plan: plan}
+	run.SetState("profile", p)
+	return run.Execute(ctx, steps.Procedure())
+}
+
+func (w *wizardBackend) Manual(ctx context.Context, clientID, secret string, report func(steps.Event)) error {
+	w.mu.Lock()
+	p, tenant := w.profile, w.tenant
+	w.mu.Unlock()
+	if p == nil {
+		return errors.New("choose a profile first")
+	}
+	cfg, dir, err := w.f.loadConfig()
+	if err != nil {
+		return err
+	}
+	conn := &store.Connection{Name: tenant + "/" + p.Name, Created: w.f.now(), Profile: p.Name,
+		Cloud: w.f.Global.Cloud, LoginURL: w.f.Global.LoginURL, GraphURL: w.f.Global.GraphURL}
+	if old := cfg.Connection(conn.Name); old != nil {
+		cp := *old
+		conn = &cp
+	}
+	env := &steps.Env{Secrets: w.f.Secrets(), NewAppClient: w.f.newAppClient(tenant), Report: report, Now: w.f.Now, Backoff: w.f.Backoff,
+		Save: func(c *store.Connection) error { cfg.Put(*c); return store.SaveConfig(dir, cfg) }}
+	if _, err := steps.ManualConnection(ctx, env, p, conn, clientID, secret); err != nil {
+		return err
+	}
+	w.mu.Lock()
+	w.conn, w.cfg, w.dir = conn, cfg, dir
+	w.mu.Unlock()
+	return nil
+}
+
+func (w *wizardBackend) Handoff(reveal bool) ([]steps.HandoffValue, error) {
+	w.mu.Lock()
+	conn, p := w.conn, w.profile
+	w.mu.Unlock()
+	if conn == nil || p == nil {
+		return nil, errors.New("nothing is set up yet")
+	}
+	cloud, err := w.f.cloud()
+	if err != nil {
+		return nil, err
+	}
+	return steps.Handoff(w.f.Secrets(), conn, p, cloud.LoginURL, reveal)
+}
+
+func (w *wizardBackend) Test(ctx context.Context, connection string, report func(steps.Event)) (*steps.TestResult, error) {
+	cfg, dir, err := w.f.loadConfig()
+	if err != nil {
+		return nil, err
+	}
+	conn, err := pickConnection(cfg, connection)
+	if err != nil {
+		return nil, err
+	}
+	return testConnection(ctx, w.f, cfg, dir, conn, report)
+}
+
+func (w *wizardBackend) Reset(ctx context.Context, connection string) error {
+	cfg, dir, err := w.f.loadConfig()
+	if err != nil {
+		return err
+	}
+	conn, err := pickConnection(cfg, connection)
+	if err != nil {
+		return err
+	}
+	if err := steps.Forget(ctx, nil, w.f.Secrets(), conn, false); err != nil {
+		return err
+	}
+	cfg.Remove(conn.Name)
+	if err := store.SaveConfig(dir, cfg); err != nil {
+		return fmt.Errorf("save the config: %w", err)
+	}
+	return nil
+}
