@@ -41,7 +41,7 @@ type screen interface {
 
 const (
 	wideLayout = 100 // from this width the rail stands beside the screen
-	bannerText = "SIMULATED TENANT — nothing here touches Azure"
+	bannerText = "SIMULATED TENANT — nothing here touches Azure or your keyring"
 )
 
 // model is the root: it owns the procedure's state (the rail, the chosen

@@ -45,7 +45,7 @@ func countCalls(calls []string, prefix string) int {
 func TestFirstFrameShowsBannerBeforeAnythingLoads(t *testing.T) {
 	m := NewModel(newFake(t), Options{Width: 80, Height: 24})
 	got := strings.Join(strings.Fields(plainView(m)), " ")
-	for _, want := range []string{"SIMULATED TENANT — nothing here touches Azure", "reading your saved connections"} {
+	for _, want := range []string{"SIMULATED TENANT — nothing here touches Azure or your keyring", "reading your saved connections"} {
 		if !strings.Contains(got, want) {
 			t.Fatalf("first frame lacks %q:\n%s", want, plainView(m))
 		}

@@ -37,7 +37,7 @@ import (
 const tuiStageWait = 20 * time.Second
 
 var (
-	tuiCodeRe = regexp.MustCompile(`║\s+([A-Z0-9](?: [A-Z0-9]){8})\s+║`)
+	tuiCodeRe = `║\s+([A-Z0-9](?: [A-Z0-9]){8})\s+║` // the device code, one space between characters
 	tuiGUIDRe = `[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`
 	tuiSocket atomic.Int64
 )
@@ -121,7 +121,14 @@ func startTUITerm(t *testing.T, tmux string, width, height int, cmdline string) 
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("tmux new-session: %v\n%s", err, out)
 	}
-	t.Cleanup(func() { exec.Command(tmux, "-L", tt.socket, "kill-server").Run() })
+	// kill-server leaves the socket file behind: remove it too.
+	sock, _ := exec.Command(tmux, "-L", tt.socket, "display-message", "-p", "#{socket_path}").Output()
+	t.Cleanup(func() {
+		exec.Command(tmux, "-L", tt.socket, "kill-server").Run()
+		if p := strings.TrimSpace(string(sock)); strings.HasSuffix(p, tt.socket) {
+			os.Remove(p)
+		}
+	})
 	return tt
 }
 
@@ -166,9 +173,7 @@ func (tt *tuiTerm) typeText(text string) {
 // program ends first. each, if not nil, sees every screen read.
 func (tt *tuiTerm) waitFor(stage string, limit time.Duration, each func(string), want ...string) string {
 	tt.t.Helper()
-	deadline := time.Now().Add(limit)
-	for {
-		s := tt.screen()
+	return tt.waitUntil(stage, limit, func(s string) string {
 		if each != nil {
 			each(s)
 		}
@@ -178,14 +183,29 @@ func (tt *tuiTerm) waitFor(stage string, limit time.Duration, each func(string),
 				missing = append(missing, w)
 			}
 		}
-		if len(missing) == 0 {
+		if len(missing) > 0 {
+			return fmt.Sprintf("the screen lacks %q", missing)
+		}
+		return ""
+	})
+}
+
+// waitUntil polls the screen until lacking returns "" for it, and returns
+// that screen; lacking says what is still missing.
+func (tt *tuiTerm) waitUntil(stage string, limit time.Duration, lacking func(screen string) string) string {
+	tt.t.Helper()
+	deadline := time.Now().Add(limit)
+	for {
+		s := tt.screen()
+		why := lacking(s)
+		if why == "" {
 			return s
 		}
 		if st := tt.exitStatus(); st != "" {
-			tt.t.Fatalf("%s: the program ended (%s) before the screen showed %q; last screen:\n%s", stage, st, missing, tt.screen())
+			tt.t.Fatalf("%s: the program ended (%s) while %s; last screen:\n%s", stage, st, why, tt.screen())
 		}
 		if time.Now().After(deadline) {
-			tt.t.Fatalf("%s: after %s the screen still lacks %q; last screen:\n%s", stage, limit, missing, s)
+			tt.t.Fatalf("%s: after %s %s; last screen:\n%s", stage, limit, why, s)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -233,7 +253,7 @@ func TestDemoInTerminal(t *testing.T) {
 	tt.send("Enter")
 
 	s = tt.waitFor("sign-in", tuiStageWait, nil, "Sign in as an administrator", "/devicelogin", "Enter this code", "expires in")
-	code := tuiMustMatch(t, "sign-in", s, tuiCodeRe.String())[1]
+	code := tuiMustMatch(t, "sign-in", s, tuiCodeRe)[1]
 	if n := len(strings.ReplaceAll(code, " ", "")); n != 9 {
 		t.Errorf("sign-in: the device code %q has %d characters, want 9", code, n)
 	}
@@ -348,7 +368,9 @@ func tuiSignIn(t *testing.T, tt *tuiTerm, srv *sim.Server, shot func(name, scree
 	}
 	shot("welcome", s)
 	tt.send("Enter")
-	tt.waitFor("tenant", tuiStageWait, nil, "Your tenant")
+	// The tenant field is on the welcome screen from the start; the help
+	// bar says when it has the focus (typing earlier would go to the list).
+	tt.waitFor("tenant", tuiStageWait, nil, "Your tenant", "enter sign in")
 	tt.typeText(info.TenantDomain)
 	shot("welcome-tenant", tt.waitFor("tenant typed", tuiStageWait, nil, info.TenantDomain))
 	tt.send("Enter")
@@ -478,7 +500,14 @@ func TestCaptureScreens(t *testing.T) {
 		shot("running (replication wait)", tt.waitFor("running", tuiStageWait, nil, "waiting for Entra to replicate — attempt"))
 		shot("hand-off", tt.waitFor("hand-off", 2*tuiStageWait, nil, "Give the product these values"))
 		tt.send("s")
-		shot("hand-off, secret shown on request", tt.waitFor("reveal", tuiStageWait, nil, "Client secret"))
+		shot("hand-off, s: the warning before the secret is shown", tt.waitFor("reveal warning", tuiStageWait, nil, "s yes, show it"))
+		tt.send("s")
+		shot("hand-off, s again: the secret shown", tt.waitUntil("reveal", tuiStageWait, func(s string) string {
+			if strings.Contains(s, "hidden · s shows it") {
+				return "the secret is still hidden"
+			}
+			return ""
+		}))
 		tt.send("Enter")
 		shot("finish", tt.waitFor("finish", tuiStageWait, nil, "All done"))
 		tt.send("Enter")
