@@ -19,6 +19,7 @@ type demoOptions struct {
 	ApproveAfter time.Duration
 	Latency      time.Duration
 	Replication  time.Duration
+	Profiles     []string
 }
 
 func newDemoCmd(f *factory) *cobra.Command {
@@ -45,12 +46,17 @@ A little latency and replication delay are injected so the waits are visible.`,
 	fl.DurationVar(&opts.ApproveAfter, "approve-after", 8*time.Second, "approve the device code automatically after this long")
 	fl.DurationVar(&opts.Latency, "latency", 40*time.Millisecond, "latency of every simulated request")
 	fl.DurationVar(&opts.Replication, "replication-delay", 2*time.Second, "how long new objects take to replicate")
+	fl.StringArrayVar(&opts.Profiles, "profile", nil, "also offer this profile file (JSON or YAML); repeat for more")
 	return cmd
 }
 
 // demoRun runs the wizard on a simulated tenant inside this process, with a
 // throwaway config directory and an in-memory keyring.
 func demoRun(ctx context.Context, f *factory, opts *demoOptions) error {
+	files, err := loadProfileFiles(opts.Profiles)
+	if err != nil {
+		return err
+	}
 	dir, err := os.MkdirTemp("", "entrawiz-demo-")
 	if err != nil {
 		return err
@@ -70,6 +76,6 @@ func demoRun(ctx context.Context, f *factory, opts *demoOptions) error {
 	demo.Global = &g
 	keyring := store.NewMemKeyring()
 	demo.Secrets = func() store.Secrets { return keyring }
-	backend := newWizardBackend(&demo, info.TenantDomain, true)
+	backend := newWizardBackend(&demo, info.TenantDomain, true, files)
 	return ui.Run(ctx, backend, ui.Options{In: f.In, Out: f.ErrOut, NoColor: g.NoColor, Accessible: g.Accessible})
 }

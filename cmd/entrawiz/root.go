@@ -37,6 +37,7 @@ func replicationBackoff() graphapi.Backoff {
 
 // newRootCmd builds the command tree. ctx is cancelled on SIGINT or SIGTERM.
 func newRootCmd(ctx context.Context, f *factory) *cobra.Command {
+	var profileFiles []string
 	root := &cobra.Command{
 		Use:   "entrawiz",
 		Short: "Connect a product to a Microsoft Entra ID tenant",
@@ -55,10 +56,15 @@ connection is set up); try it safely with ` + "`entrawiz demo`" + `.
 			if !f.IsTTY {
 				return usageError{fmt.Errorf("the wizard needs a terminal; headless, use `entrawiz setup` (see `entrawiz --help`)")}
 			}
+			files, err := loadProfileFiles(profileFiles)
+			if err != nil {
+				return err
+			}
 			g := f.Global
-			return ui.Run(cmd.Context(), newWizardBackend(f, "", false), ui.Options{In: f.In, Out: f.ErrOut, NoColor: g.NoColor, Accessible: g.Accessible})
+			return ui.Run(cmd.Context(), newWizardBackend(f, "", false, files), ui.Options{In: f.In, Out: f.ErrOut, NoColor: g.NoColor, Accessible: g.Accessible})
 		},
 	}
+	root.Flags().StringArrayVar(&profileFiles, "profile", nil, "also offer this profile file (JSON or YAML) in the wizard; repeat for more")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError{fmt.Errorf("%w\nRun '%s --help' for usage.", err, c.CommandPath())}
 	})

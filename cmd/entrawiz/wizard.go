@@ -18,6 +18,7 @@ type wizardBackend struct {
 	f         *factory
 	tenant    string
 	simulated bool
+	files     []*steps.Profile // profile files given with --profile, offered after the built-ins
 
 	mu      sync.Mutex
 	profile *steps.Profile
@@ -32,13 +33,27 @@ type wizardBackend struct {
 
 var _ ui.Backend = (*wizardBackend)(nil)
 
-func newWizardBackend(f *factory, tenant string, simulated bool) *wizardBackend {
-	return &wizardBackend{f: f, tenant: tenant, simulated: simulated}
+func newWizardBackend(f *factory, tenant string, simulated bool, files []*steps.Profile) *wizardBackend {
+	return &wizardBackend{f: f, tenant: tenant, simulated: simulated, files: files}
 }
 
 func (w *wizardBackend) Profiles() []*steps.Profile {
 	all, _ := steps.BuiltinProfiles()
-	return all
+	return append(all, w.files...)
+}
+
+// loadProfileFiles reads the profile files named with --profile, so a bad
+// file is reported before the wizard starts.
+func loadProfileFiles(paths []string) ([]*steps.Profile, error) {
+	var out []*steps.Profile
+	for _, path := range paths {
+		p, err := steps.LoadProfile(path)
+		if err != nil {
+			return nil, usageError{fmt.Errorf("--profile: %w", err)}
+		}
+		out = append(out, p)
+	}
+	return out, nil
 }
 
 func (w *wizardBackend) Connections() ([]store.Connection, error) {
