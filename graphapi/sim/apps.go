@@ -225,29 +225,15 @@ func (c *gctx) applications(key string) {
 			return
 		}
 		d.mu.RLock()
+		apps, ok := matching(c, d.apps, func(a *object) bool { return a.visible(now) }, propsGetter, "Application")
 		var match []map[string]any
-		for _, a := range d.apps {
-			if !a.visible(now) {
-				continue
-			}
-			get := func(p string) (any, bool) { v, ok := a.Props[p]; return v, ok }
-			if !matchSearch(c.q.search, func(p string) any { v, _ := get(p); return v }) {
-				continue
-			}
-			if c.q.filter != nil {
-				ok, err := c.q.filter.eval(get, "Application")
-				if err != nil {
-					d.mu.RUnlock()
-					c.fail(http.StatusBadRequest, "Request_UnsupportedQuery", err.Error())
-					return
-				}
-				if !ok {
-					continue
-				}
-			}
+		for _, a := range apps {
 			match = append(match, copyProps(a.Props))
 		}
 		d.mu.RUnlock()
+		if !ok {
+			return
+		}
 		if len(c.seg) == 2 {
 			c.countOnly(len(match))
 			return

@@ -232,3 +232,36 @@ func matchSearch(clauses []searchClause, get func(prop string) any) bool {
 	}
 	return false
 }
+
+// matching returns the items a list request's $search and $filter keep.
+// The caller holds the directory lock; on a bad filter it has answered 400
+// and ok is false.
+func matching[T any](c *gctx, items []T, visible func(T) bool, get func(T) getter, resource string) ([]T, bool) {
+	var out []T
+	for _, it := range items {
+		if !visible(it) {
+			continue
+		}
+		g := get(it)
+		if !matchSearch(c.q.search, func(p string) any { v, _ := g(p); return v }) {
+			continue
+		}
+		if c.q.filter != nil {
+			keep, err := c.q.filter.eval(g, resource)
+			if err != nil {
+				c.fail(http.StatusBadRequest, "Request_UnsupportedQuery", err.Error())
+				return nil, false
+			}
+			if !keep {
+				continue
+			}
+		}
+		out = append(out, it)
+	}
+	return out, true
+}
+
+// propsGetter reads a map-shaped object's properties.
+func propsGetter(o *object) getter {
+	return func(p string) (any, bool) { v, ok := o.Props[p]; return v, ok }
+}

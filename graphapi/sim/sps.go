@@ -122,29 +122,15 @@ func (c *gctx) listObjects(set, resource string, objs []*object) {
 	d := c.s.dir
 	now := c.now()
 	d.mu.RLock()
+	kept, ok := matching(c, objs, func(o *object) bool { return o.visible(now) }, propsGetter, resource)
 	var match []map[string]any
-	for _, o := range objs {
-		if !o.visible(now) {
-			continue
-		}
-		get := func(p string) (any, bool) { v, ok := o.Props[p]; return v, ok }
-		if !matchSearch(c.q.search, func(p string) any { v, _ := get(p); return v }) {
-			continue
-		}
-		if c.q.filter != nil {
-			ok, err := c.q.filter.eval(get, resource)
-			if err != nil {
-				d.mu.RUnlock()
-				c.fail(http.StatusBadRequest, "Request_UnsupportedQuery", err.Error())
-				return
-			}
-			if !ok {
-				continue
-			}
-		}
+	for _, o := range kept {
 		match = append(match, copyProps(o.Props))
 	}
 	d.mu.RUnlock()
+	if !ok {
+		return
+	}
 	c.page(set, len(match), func(i int) map[string]any { return match[i] })
 }
 

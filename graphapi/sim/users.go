@@ -194,25 +194,11 @@ func (c *gctx) users() {
 			return
 		}
 		d.mu.RLock()
-		var match []*user
-		for _, u := range d.users {
-			if !u.visible(now) || !matchSearch(c.q.search, func(p string) any { v, _ := u.get(p); return v }) {
-				continue
-			}
-			if c.q.filter != nil {
-				ok, err := c.q.filter.eval(u.get, "User")
-				if err != nil {
-					d.mu.RUnlock()
-					c.fail(http.StatusBadRequest, "Request_UnsupportedQuery", err.Error())
-					return
-				}
-				if !ok {
-					continue
-				}
-			}
-			match = append(match, u)
-		}
+		match, ok := matching(c, d.users, func(u *user) bool { return u.visible(now) }, func(u *user) getter { return u.get }, "User")
 		d.mu.RUnlock()
+		if !ok {
+			return
+		}
 		if len(c.seg) == 2 {
 			c.countOnly(len(match))
 			return
@@ -289,25 +275,11 @@ func (c *gctx) groups() {
 			return
 		}
 		d.mu.RLock()
-		var match []*group
-		for _, g := range d.groups {
-			if !g.visible(now) || !matchSearch(c.q.search, func(p string) any { v, _ := g.get(p); return v }) {
-				continue
-			}
-			if c.q.filter != nil {
-				ok, err := c.q.filter.eval(g.get, "Group")
-				if err != nil {
-					d.mu.RUnlock()
-					c.fail(http.StatusBadRequest, "Request_UnsupportedQuery", err.Error())
-					return
-				}
-				if !ok {
-					continue
-				}
-			}
-			match = append(match, g)
-		}
+		match, ok := matching(c, d.groups, func(g *group) bool { return g.visible(now) }, func(g *group) getter { return g.get }, "Group")
 		d.mu.RUnlock()
+		if !ok {
+			return
+		}
 		if len(c.seg) == 2 {
 			c.countOnly(len(match))
 			return
