@@ -84,6 +84,8 @@ func classifyGraphCode(e *Error) {
 		e.Kind, e.Remedy = KindDeltaExpired, "The saved sync position expired: a full sync runs instead."
 	case e.Status == 409 || code == "request_multipleobjectswithsamekeyvalue" || strings.Contains(msg, "already exist"):
 		e.Kind, e.Remedy = KindAlreadyExists, "It exists already: nothing to do."
+	case code == "credentialinvalidlifetimeasperapppolicy":
+		e.Kind, e.Remedy = KindBadInput, "The tenant's app management policy limits how long a client secret may live: ask for a shorter lifetime (the profile's secret.lifetimeDays), or have the policy changed."
 	case code == "insufficient_claims":
 		e.Kind, e.Remedy = KindConditionalAccess, "A Conditional Access policy requires a fresh sign-in: sign in again (with the browser if device code is blocked)."
 	case e.Status == 403 || code == "authorization_requestdenied" || code == "accessdenied" || code == "forbidden":

@@ -58,7 +58,8 @@ func (p *Plan) Changes() bool {
 // AdminScopes are the delegated permissions the admin signs in with for a
 // profile: only what its plan needs.
 func AdminScopes(p *Profile) []string {
-	scopes := []string{"Application.ReadWrite.All", "User.Read", "RoleManagement.Read.Directory"}
+	// Policy.Read.All reads the tenant's client secret lifetime policy.
+	scopes := []string{"Application.ReadWrite.All", "User.Read", "RoleManagement.Read.Directory", "Policy.Read.All"}
 	if p.GrantAdminConsent || p.AssignmentRequired || p.CreateGroup != nil {
 		scopes = append(scopes, "AppRoleAssignment.ReadWrite.All")
 	}

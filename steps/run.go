@@ -38,6 +38,8 @@ type Event struct {
 	// DeviceCode events.
 	Code, URL string
 	Expires   time.Time
+	// Sync is the live state of a sync run (StepProgress events of "sync").
+	Sync *SyncProgress
 }
 
 // Graph is what the steps need from Microsoft Graph, acting as the signed-in

@@ -4,10 +4,27 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
+	"time"
 
-	"github.com/entrawiz/entrawiz/graphapi"
 	"github.com/entrawiz/entrawiz/store"
 )
+
+// secretNamePrefix starts the display name of every client secret
+// entrawiz makes; secrets named otherwise were made outside entrawiz.
+const secretNamePrefix = "entrawiz "
+
+// SecretDisplayName is the display name of a client secret made by
+// entrawiz on a day: "entrawiz 2026-11-23".
+func SecretDisplayName(now time.Time) string {
+	return secretNamePrefix + now.UTC().Format("2006-01-02")
+}
+
+// MadeByEntrawiz reports whether a client secret's display name says
+// entrawiz made it.
+func MadeByEntrawiz(displayName string) bool {
+	return strings.HasPrefix(displayName, secretNamePrefix)
+}
 
 // KeyringName is the keyring item that holds a connection's client secret.
 func KeyringName(conn *store.Connection, keyID string) string {
@@ -44,14 +61,11 @@ func checkSecret(ctx context.Context, r *Run) (bool, string, error) {
 
 func applySecret(ctx context.Context, r *Run) (string, error) {
 	now := r.Env.now()
-	end := now.AddDate(0, 0, r.Profile.Secret.LifetimeDays)
-	name := "entrawiz " + now.UTC().Format("2006-01-02")
-	var made *graphapi.NewSecret
-	err := r.Wait(ctx, r.Env.Backoff, func(ctx context.Context) error {
-		var err error
-		made, err = r.Env.Graph.AddPassword(ctx, r.Conn.App.ObjectID, name, end)
-		return err
-	})
+	name := SecretDisplayName(now)
+	// Setup reads the lifetime policy only when Entra refuses the
+	// profile's lifetime: most tenants have none, and a read costs a
+	// request (and Policy.Read.All) on every setup.
+	made, _, err := addWithinPolicy(ctx, r, name, false)
 	if err != nil {
 		return "", fmt.Errorf("create the client secret: %w", err)
 	}

@@ -66,6 +66,9 @@ type Secret struct {
 	End         time.Time `json:"endDateTime"`
 	KeyringName string    `json:"keyringName,omitempty"`
 	Status      string    `json:"status,omitempty"` // active, next (rotation in progress), retiring
+	// RemoveAfter is when a retiring secret is due to be removed (zero:
+	// only when the admin confirms with `entrawiz rotate --finish`).
+	RemoveAfter time.Time `json:"removeAfter,omitempty"`
 }
 
 // CorruptError means the config file exists but cannot be read as a config.

@@ -48,6 +48,11 @@ type Backend interface {
 	Test(ctx context.Context, connection string, report func(steps.Event)) (*steps.TestResult, error)
 	// Reset forgets a saved connection (keyring and config).
 	Reset(ctx context.Context, connection string) error
+	// Rotate replaces a saved connection's client secret by overlap (it
+	// signs the admin in, reporting a device code as a DeviceCode event):
+	// the new secret is added, stored, verified and made active; the old
+	// one stays until `entrawiz rotate --finish`.
+	Rotate(ctx context.Context, connection string, report func(steps.Event)) (*steps.RotateResult, error)
 }
 
 // SignInPrompt is the first phase of a device-code sign-in: what to show.

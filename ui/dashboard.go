@@ -26,6 +26,7 @@ type dashboard struct {
 	cursor  int
 	confirm bool // reset asked, waiting for y/n
 	test    string
+	doing   string            // what runs on d.test: "testing", "rotating the secret of"
 	last    string            // the running test's latest event
 	results map[string]string // this session's test results, by connection
 	w, h    int
@@ -45,11 +46,29 @@ func (d *dashboard) setConnections(conns []store.Connection) {
 }
 
 func (d *dashboard) testing(name string) {
-	d.test, d.last = name, "starting the test"
+	d.test, d.doing, d.last = name, "testing", "starting the test"
 	delete(d.results, name)
 }
 
+func (d *dashboard) rotating(name string) {
+	d.test, d.doing, d.last = name, "rotating the secret of", "signing in"
+	delete(d.results, name)
+}
+
+func (d *dashboard) rotateResult(name string, res *steps.RotateResult, err error) {
+	d.test = ""
+	if err != nil {
+		d.results[name] = "✗ rotation failed: " + kindOf(err) + " (the old secret still works)"
+		return
+	}
+	d.results[name] = rotateSummary(res)
+}
+
 func (d *dashboard) event(ev steps.Event) {
+	if ev.Kind == steps.DeviceCode {
+		d.last = fmt.Sprintf("sign in: open %s and enter the code %s", ev.URL, ev.Code)
+		return
+	}
 	if ev.Message != "" {
 		d.last = ev.Message
 	}
@@ -82,7 +101,7 @@ func (d *dashboard) Keys() []key.Binding {
 	idle := d.test == ""
 	many := len(d.conns) > 1
 	return []key.Binding{on(withHelp(k.Up, "up"), many), on(withHelp(k.Down, "down"), many),
-		on(k.Test, idle), on(k.Another, idle), on(k.Reset, idle)}
+		on(k.Test, idle), on(k.Rotate, idle), on(k.Another, idle), on(k.Reset, idle)}
 }
 
 func (d *dashboard) Update(msg tea.Msg) tea.Cmd {
@@ -109,6 +128,8 @@ func (d *dashboard) Update(msg tea.Msg) tea.Cmd {
 	case d.test != "":
 	case key.Matches(km, k.Test):
 		return emit(testConnMsg{name: d.selected()})
+	case key.Matches(km, k.Rotate):
+		return emit(rotateConnMsg{name: d.selected()})
 	case key.Matches(km, k.Another):
 		return emit(setupAnotherMsg{})
 	case key.Matches(km, k.Reset):
@@ -125,7 +146,7 @@ func (d *dashboard) View() string {
 	case d.confirm:
 		foot = st.Warn.Render(ansi.Wrap(fmt.Sprintf("Reset %s? Its secret leaves the keyring and the connection leaves the config; the app stays in Entra (`entrawiz reset --delete-app` removes it). y/n", d.selected()), d.w, " "))
 	case d.test != "":
-		foot = st.Accent.Render(d.c.spin) + " testing " + d.test + ": " + ansi.Truncate(d.last, max(d.w-len(d.test)-12, 10), "…")
+		foot = st.Accent.Render(d.c.spin) + " " + d.doing + " " + d.test + ": " + ansi.Truncate(d.last, max(d.w-len(d.test)-len(d.doing)-5, 10), "…")
 	}
 	room := d.h - lipgloss.Height(head) - lipgloss.Height(foot) - 1
 	var cards []string
@@ -235,6 +256,10 @@ func (d *dashboard) card(i int, c store.Connection) string {
 	}
 	for _, w := range warnings {
 		b.WriteString("  " + st.Warn.Render(ansi.Truncate("! "+w, max(d.w-2, 10), "…")) + "\n")
+	}
+	if s := steps.ActiveSecret(&c); s != nil && !s.End.IsZero() && s.End.Sub(d.c.now()) < expiryWarning {
+		// The one action that fixes it.
+		b.WriteString("  " + st.Key.Render("r") + ansi.Truncate(" rotates the secret: a new one, the old kept until you finish", max(d.w-3, 10), "…") + "\n")
 	}
 	return strings.TrimRight(b.String(), "\n")
 }

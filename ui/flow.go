@@ -57,12 +57,27 @@ func (m *model) intent(msg tea.Msg) (tea.Cmd, bool) {
 		return handoffCmd(m.gen, m.b, true, msg.copy), true
 
 	case finishMsg:
+		if m.handingOffRotation {
+			// A rotation from the dashboard: back to it, where the old
+			// secret's removal is the next thing to decide.
+			m.handingOffRotation = false
+			return tea.Batch(m.dashboard(m.conns), connectionsCmd(m.b)), true
+		}
 		m.finished = true
 		m.rail.set(railHandoff, statusDone, "values handed to the product")
 		return m.show(newFinish(m.c, m.profile, m.plan, m.manual)), true
 
 	case testConnMsg:
 		return m.startTest(msg.name), true
+
+	case rotateConnMsg:
+		return m.startRotate(msg.name), true
+
+	case rotateDoneMsg:
+		if !m.ended(msg.gen) {
+			return nil, true
+		}
+		return m.rotated(msg), true
 
 	case setupAnotherMsg:
 		return m.welcome(), true
@@ -272,6 +287,8 @@ func (m *model) retry() tea.Cmd {
 		return tea.Batch(m.show(newHandoff(m.c)), handoffCmd(m.gen, m.b, false, -1))
 	case opTest:
 		return m.startTest(f.name)
+	case opRotate:
+		return m.startRotate(f.name)
 	case opReset:
 		ctx, gen := m.begin(opReset)
 		return tea.Batch(resetCmd(ctx, gen, m.b, f.name), m.spinner.Tick)
@@ -289,7 +306,7 @@ func (m *model) back() tea.Cmd {
 			return m.show(prev)
 		}
 	case *failure:
-		if s.op == opTest || s.op == opReset {
+		if s.op == opTest || s.op == opReset || s.op == opRotate {
 			return connectionsCmd(m.b)
 		}
 	}

@@ -25,6 +25,7 @@ type keyMap struct {
 	Test     key.Binding
 	Another  key.Binding
 	Reset    key.Binding
+	Rotate   key.Binding
 	Yes      key.Binding
 	No       key.Binding
 }
@@ -51,6 +52,7 @@ func newKeyMap() *keyMap {
 		Test:     key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "test")),
 		Another:  key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "set up another")),
 		Reset:    key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "reset")),
+		Rotate:   key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "rotate secret")),
 		Yes:      key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "yes")),
 		No:       key.NewBinding(key.WithKeys("n", "esc"), key.WithHelp("n", "no")),
 	}

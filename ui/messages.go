@@ -25,6 +25,7 @@ const (
 	opHandoff
 	opTest
 	opReset
+	opRotate
 )
 
 // Intents: what a screen asks the root to do. Screens never call the

@@ -89,6 +89,9 @@ type model struct {
 	confirmQuit bool
 	finished    bool
 	result      error
+	// handingOffRotation is set while the hand-off screen shows a secret
+	// rotated from the dashboard: finishing returns to the dashboard.
+	handingOffRotation bool
 }
 
 func newModel(ctx context.Context, b Backend, opts Options) *model {

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/entrawiz/entrawiz/graphapi"
+	"github.com/entrawiz/entrawiz/steps"
 )
 
 // Exit codes, the one place they are defined; the root command's help lists
@@ -53,6 +54,10 @@ func exitCode(err error) int {
 		return exitInterrupted
 	case errors.As(err, &ue):
 		return exitUsage
+	}
+	var se *steps.SafetyError
+	if errors.As(err, &se) {
+		return exitSyncSafety
 	}
 	var ge *graphapi.Error
 	if errors.As(err, &ge) {

@@ -46,6 +46,8 @@ type factory struct {
 	Backoff graphapi.Backoff
 	// Approve, in tests, is told the device code so it can be approved.
 	OnDeviceCode func(code string)
+	// ShortSyncIntervals, in tests, allows sync --every below a minute.
+	ShortSyncIntervals bool
 }
 
 func (f *factory) addGlobalFlags(fs *pflag.FlagSet) {

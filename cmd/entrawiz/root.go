@@ -72,6 +72,6 @@ connection is set up); try it safely with ` + "`entrawiz demo`" + `.
 	root.SetOut(f.Out)
 	root.SetErr(f.ErrOut)
 	root.SetIn(f.In)
-	root.AddCommand(newSetupCmd(f, nil), newStatusCmd(f), newTestCmd(f), newResetCmd(f), newProfilesCmd(f), newDemoCmd(f), newSimCmd(ctx, nil))
+	root.AddCommand(newSetupCmd(f, nil), newStatusCmd(f), newTestCmd(f), newRotateCmd(f), newGroupsCmd(f), newSyncCmd(f), newExportCmd(f), newResetCmd(f), newProfilesCmd(f), newDemoCmd(f), newSimCmd(ctx, nil))
 	return root
 }

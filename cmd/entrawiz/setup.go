@@ -194,6 +194,10 @@ func setupRun(ctx context.Context, f *factory, opts *setupOptions) error {
 	}
 	fmt.Fprintf(f.Out, "\nConnection %s is set up. Give the product these values:\n\n", conn.Name)
 	printHandoff(f.Out, handoff)
+	if s := steps.ActiveSecret(conn); s != nil && !s.End.IsZero() {
+		fmt.Fprintf(f.Out, "\nThe client secret ends %s (%d days): `entrawiz rotate` replaces it without an outage.\n",
+			s.End.Format("2006-01-02"), steps.DaysLeft(f.now(), s.End))
+	}
 	return nil
 }
 

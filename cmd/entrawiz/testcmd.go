@@ -99,7 +99,14 @@ func testConnection(ctx context.Context, f *factory, cfg *store.Config, dir stri
 	env := &steps.Env{Secrets: f.Secrets(), NewAppClient: f.newAppClient(conn.Tenant.ID), Report: report, Now: f.Now, Backoff: f.Backoff,
 		Save: func(c *store.Connection) error { cfg.Put(*c); return store.SaveConfig(dir, cfg) }}
 	run := &steps.Run{Env: env, Profile: profile, Conn: conn}
-	res, testErr := steps.Verify(ctx, run, profile.ApplicationPermissions)
+	var res *steps.TestResult
+	var testErr error
+	if s := steps.ActiveSecret(conn); s != nil && steps.ExpiryState(f.now(), s.End) == "expired" {
+		// Known expired: no sign-in attempt needed to say so.
+		testErr = steps.SecretExpiredError(s)
+	} else {
+		res, testErr = steps.Verify(ctx, run, profile.ApplicationPermissions)
+	}
 	if res == nil {
 		res = &steps.TestResult{At: f.now(), AppID: conn.App.AppID}
 	}

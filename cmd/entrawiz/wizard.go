@@ -250,3 +250,58 @@ func (w *wizardBackend) Reset(ctx context.Context, connection string) error {
 	}
 	return nil
 }
+
+// Rotate rotates a saved connection's client secret from the dashboard:
+// the admin signs in (silently, or with a device code reported as an
+// event), and the old secret stays until `entrawiz rotate --finish`.
+func (w *wizardBackend) Rotate(ctx context.Context, connection string, report func(steps.Event)) (*steps.RotateResult, error) {
+	cfg, dir, err := w.f.loadConfig()
+	if err != nil {
+		return nil, err
+	}
+	conn, err := pickConnection(cfg, connection)
+	if err != nil {
+		return nil, err
+	}
+	if conn.App.ObjectID == "" {
+		return nil, errors.New("this connection's app was registered by hand: rotate its secret in the portal and record it with `entrawiz setup --manual`")
+	}
+	profile, err := savedProfile(conn)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", errNoProfile, err)
+	}
+	admin, _, err := w.f.newAdmin(conn.Tenant.ID, rotateScopes(profile))
+	if err != nil {
+		return nil, err
+	}
+	id, err := admin.SignInSilent(ctx)
+	if err != nil {
+		if !needsInteractiveSignIn(err) {
+			return nil, err
+		}
+		dc, err := admin.StartDeviceCode(ctx)
+		if err != nil {
+			return nil, err
+		}
+		report(steps.Event{Step: "sign-in", Title: "Sign in", Kind: steps.DeviceCode, Code: dc.UserCode, URL: dc.VerificationURL,
+			Expires: dc.ExpiresOn, Message: fmt.Sprintf("To sign in, open %s and enter the code %s", dc.VerificationURL, dc.UserCode)})
+		if w.f.OnDeviceCode != nil {
+			w.f.OnDeviceCode(dc.UserCode)
+		}
+		if id, err = dc.Wait(ctx); err != nil {
+			return nil, err
+		}
+	}
+	sess, err := w.f.newSession(admin, id)
+	if err != nil {
+		return nil, err
+	}
+	res, err := rotateConnection(ctx, w.f, sess, cfg, dir, conn, profile, steps.RotateOptions{}, "", report)
+	if err == nil {
+		// The hand-off screen shows this connection's values next.
+		w.mu.Lock()
+		w.conn, w.profile = conn, profile
+		w.mu.Unlock()
+	}
+	return res, err
+}

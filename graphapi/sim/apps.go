@@ -406,6 +406,9 @@ func (c *gctx) addPassword(app *object) {
 		c.badRequest("Key credential end date is invalid.")
 		return
 	}
+	if c.refuseLifetime(sec.Start, sec.End) {
+		return
+	}
 	text := secretText()
 	sec.Hint = text[:3]
 	sec.hash = sha256.Sum256([]byte(text))

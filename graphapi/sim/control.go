@@ -233,6 +233,8 @@ func (s *Server) controlRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /_sim/{action}", func(w http.ResponseWriter, r *http.Request) {
 		var a struct {
 			UserCode, UPN, AppID, GroupID, MemberID, UserID, DisplayName string
+			// MaxLifetime is a Go duration for secret-max-lifetime ("" or "0": none).
+			MaxLifetime string
 		}
 		if err := json.NewDecoder(r.Body).Decode(&a); err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
@@ -252,6 +254,14 @@ func (s *Server) controlRoutes(mux *http.ServeMux) {
 			err = s.ExpireDeviceCode(a.UserCode)
 		case "expire-secrets":
 			err = s.ExpireSecrets(a.AppID)
+		case "secret-max-lifetime":
+			var d time.Duration
+			if a.MaxLifetime != "" {
+				d, err = time.ParseDuration(a.MaxLifetime)
+			}
+			if err == nil {
+				s.SetSecretMaxLifetime(d)
+			}
 		case "add-member":
 			err = s.AddMember(a.GroupID, a.MemberID)
 		case "remove-member":

@@ -261,6 +261,8 @@ func (s *Server) route(c *gctx) {
 		c.groups()
 	case "directoryRoles":
 		c.directoryRoles()
+	case "policies":
+		c.policies()
 	default:
 		c.fail(http.StatusBadRequest, "BadRequest", fmt.Sprintf("Resource not found for the segment '%s'.", c.seg[0]))
 	}

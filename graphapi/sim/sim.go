@@ -47,6 +47,9 @@ type Options struct {
 	Addr         string // host to listen on; default 127.0.0.1
 	CADir        string // where ca.pem is written; default a new temporary directory
 	Faults       Faults
+	// SecretMaxLifetime sets the tenant's client secret lifetime policy
+	// (the default app management policy's passwordLifetime); 0: none.
+	SecretMaxLifetime time.Duration
 }
 
 // Faults are the injected misbehaviours. The zero value is a healthy tenant.
@@ -84,10 +87,13 @@ type Server struct {
 	log   *requestLog
 	clock func() time.Time
 
-	mu       sync.Mutex
-	faults   Faults
-	devCodes map[string]*deviceCode // by device_code
-	refresh  map[string]refreshGrant
+	mu     sync.Mutex
+	faults Faults
+	// secretMaxLifetime is the passwordLifetime restriction of the
+	// default app management policy (0: none).
+	secretMaxLifetime time.Duration
+	devCodes          map[string]*deviceCode // by device_code
+	refresh           map[string]refreshGrant
 	// consented remembers the delegated scopes a user granted a client, by
 	// "clientID/userID", which is what a later .default request gets.
 	consented map[string][]string
@@ -112,13 +118,14 @@ func Start(opts Options) (*Server, error) {
 		opts.Addr = "127.0.0.1"
 	}
 	s := &Server{
-		opts:      opts,
-		faults:    opts.Faults,
-		clock:     time.Now,
-		devCodes:  map[string]*deviceCode{},
-		refresh:   map[string]refreshGrant{},
-		consented: map[string][]string{},
-		log:       newRequestLog(),
+		opts:              opts,
+		faults:            opts.Faults,
+		secretMaxLifetime: opts.SecretMaxLifetime,
+		clock:             time.Now,
+		devCodes:          map[string]*deviceCode{},
+		refresh:           map[string]refreshGrant{},
+		consented:         map[string][]string{},
+		log:               newRequestLog(),
 	}
 	var err error
 	if s.keys, err = newSigner(); err != nil {

@@ -1,0 +1,175 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/entrawiz/entrawiz/graphapi"
+	"github.com/entrawiz/entrawiz/steps"
+	"github.com/entrawiz/entrawiz/store"
+)
+
+// The groups commands run app-only with the connection's stored secret, as
+// sync does: the permissions that let sync read the picked groups let the
+// admin list and pick them, headless, with no device code to approve.
+
+type groupsOptions struct {
+	Connection string
+	Search     string
+	Top        int
+	Next       string
+	JSON       bool
+}
+
+func newGroupsCmd(f *factory) *cobra.Command {
+	opts := &groupsOptions{}
+	cmd := &cobra.Command{
+		Use:   "groups",
+		Short: "List and pick the groups whose users are synced",
+		Long: `List the tenant's groups (searched on the server, one page at a time) and pick the
+groups whose users — members at any depth of nesting — sync reads. Both run as the app,
+with the client secret from the OS keyring.`,
+		Args: usageArgs(cobra.NoArgs),
+	}
+	cmd.PersistentFlags().StringVar(&opts.Connection, "connection", "", "the connection (when there are several)")
+	cmd.PersistentFlags().BoolVar(&opts.JSON, "json", false, "print the result as JSON on stdout")
+	list := &cobra.Command{
+		Use:     "list",
+		Short:   "List groups, with their member counts",
+		Example: "  entrawiz groups list --search sales\n  entrawiz groups list --json --top 50",
+		Args:    usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return groupsListRun(cmd.Context(), f, opts)
+		},
+	}
+	list.Flags().StringVar(&opts.Search, "search", "", "only groups whose display name contains these words")
+	list.Flags().IntVar(&opts.Top, "top", 25, "groups a page (1-999)")
+	list.Flags().StringVar(&opts.Next, "next", "", "the next page: the nextLink of the previous --json output")
+	pick := &cobra.Command{
+		Use:     "pick ID...",
+		Short:   "Pick the groups to sync (replaces the previous pick)",
+		Example: "  entrawiz groups pick 1b5e0c3f-... 9e84...",
+		Args:    usageArgs(cobra.MinimumNArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return groupsPickRun(cmd.Context(), f, opts, args)
+		},
+	}
+	cmd.AddCommand(list, pick)
+	return cmd
+}
+
+// appGraph loads a connection and makes its app-only Graph client.
+func appGraph(f *factory, name string) (*store.Config, string, *store.Connection, *graphapi.Client, error) {
+	cfg, dir, err := f.loadConfig()
+	if err != nil {
+		return nil, "", nil, nil, err
+	}
+	conn, err := pickConnection(cfg, name)
+	if err != nil {
+		return nil, "", nil, nil, err
+	}
+	s := steps.ActiveSecret(conn)
+	if s == nil || s.KeyringName == "" {
+		return nil, "", nil, nil, errors.New("the connection has no stored client secret: run `entrawiz setup` or `entrawiz rotate`")
+	}
+	secret, err := f.Secrets().Get(s.KeyringName)
+	if err != nil {
+		return nil, "", nil, nil, fmt.Errorf("read the client secret from the keyring: %w", err)
+	}
+	cloud, err := f.cloud()
+	if err != nil {
+		return nil, "", nil, nil, err
+	}
+	sess, err := graphapi.NewAppSession(graphapi.AppOptions{Cloud: cloud, Tenant: conn.Tenant.ID, ClientID: conn.App.AppID, Secret: secret, Tracer: f.tracer()})
+	if err != nil {
+		return nil, "", nil, nil, err
+	}
+	return cfg, dir, conn, sess.Graph, nil
+}
+
+type groupLine struct {
+	ID          string `json:"id"`
+	DisplayName string `json:"displayName"`
+	Members     int64  `json:"transitiveMembers"`
+	Picked      bool   `json:"picked,omitempty"`
+}
+
+func groupsListRun(ctx context.Context, f *factory, opts *groupsOptions) error {
+	if opts.Top < 1 || opts.Top > 999 {
+		return usageError{errors.New("--top must be between 1 and 999")}
+	}
+	_, _, conn, g, err := appGraph(f, opts.Connection)
+	if err != nil {
+		return err
+	}
+	page, err := g.SearchGroups(ctx, graphapi.GroupQuery{Search: opts.Search, Top: opts.Top, NextLink: opts.Next})
+	if err != nil {
+		return err
+	}
+	picked := map[string]bool{}
+	for _, id := range steps.PickedGroupIDs(conn) {
+		picked[id] = true
+	}
+	lines := []groupLine{}
+	for _, grp := range page.Groups {
+		n, err := g.GroupMemberCount(ctx, grp.ID, true)
+		if err != nil {
+			return err
+		}
+		lines = append(lines, groupLine{ID: grp.ID, DisplayName: grp.DisplayName, Members: n, Picked: picked[grp.ID]})
+	}
+	if opts.JSON {
+		return writeJSON(f, map[string]any{"groups": lines, "count": page.Count, "nextLink": page.NextLink})
+	}
+	for _, l := range lines {
+		mark := " "
+		if l.Picked {
+			mark = "*"
+		}
+		fmt.Fprintf(f.Out, "%s %s  %-40s %d members\n", mark, l.ID, l.DisplayName, l.Members)
+	}
+	if page.NextLink != "" {
+		fmt.Fprintf(f.ErrOut, "More groups: run again with --next '%s'\n", page.NextLink)
+	}
+	return nil
+}
+
+func groupsPickRun(ctx context.Context, f *factory, opts *groupsOptions, ids []string) error {
+	cfg, dir, conn, g, err := appGraph(f, opts.Connection)
+	if err != nil {
+		return err
+	}
+	profile, err := savedProfile(conn)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errNoProfile, err)
+	}
+	picked, err := steps.PickGroups(ctx, g, conn, profile, ids)
+	if err != nil {
+		if graphapi.IsKind(err, graphapi.KindBadInput, graphapi.KindNotFound) {
+			return usageError{err}
+		}
+		return err
+	}
+	conn.Updated = f.now()
+	cfg.Put(*conn)
+	if err := store.SaveConfig(dir, cfg); err != nil {
+		return err
+	}
+	if opts.JSON {
+		return writeJSON(f, map[string]any{"connection": conn.Name, "groups": picked})
+	}
+	for _, p := range picked {
+		fmt.Fprintf(f.Out, "picked %s  %s\n", p.ID, p.DisplayName)
+	}
+	return nil
+}
+
+func writeJSON(f *factory, v any) error {
+	enc := json.NewEncoder(f.Out)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

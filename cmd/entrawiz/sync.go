@@ -1,0 +1,243 @@
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/entrawiz/entrawiz/steps"
+	"github.com/entrawiz/entrawiz/store"
+)
+
+type syncOptions struct {
+	Connection       string
+	DryRun           bool
+	Full             bool
+	Every            time.Duration
+	AllowMassDisable bool
+	JSON             bool
+}
+
+func newSyncCmd(f *factory) *cobra.Command {
+	opts := &syncOptions{}
+	cmd := &cobra.Command{
+		Use:   "sync",
+		Short: "Sync the users of the picked groups into the local directory database",
+		Long: `Read the users of the picked groups (members at any depth of nesting) as the app, and
+bring the directory database next to the config up to date: new members are created,
+changed ones updated, and those who left every picked group, or were disabled or deleted
+in Entra, disabled (or deleted after the profile's delay). The first run reads the groups
+in full; later runs read only the changes (delta queries).
+
+A run that would disable more than 500 users or 20 % of them changes nothing and exits 4
+with the list, unless --allow-mass-disable. --dry-run shows what a run would do.`,
+		Example: "  entrawiz sync --dry-run\n  entrawiz sync --json\n  entrawiz sync --every 5m",
+		Args:    usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return syncRun(cmd.Context(), f, opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&opts.Connection, "connection", "", "the connection (when there are several)")
+	fl.BoolVar(&opts.DryRun, "dry-run", false, "show the creates, updates and disables without writing them")
+	fl.BoolVar(&opts.Full, "full", false, "read the picked groups in full instead of only the changes")
+	fl.DurationVar(&opts.Every, "every", 0, "run again at this interval (with jitter, backing off after failures) until interrupted")
+	fl.BoolVar(&opts.AllowMassDisable, "allow-mass-disable", false, "apply a run even if it disables more users than the safety limit")
+	fl.BoolVar(&opts.JSON, "json", false, "print each run's result as JSON on stdout")
+	return cmd
+}
+
+func syncRun(ctx context.Context, f *factory, opts *syncOptions) error {
+	if opts.Every != 0 && opts.Every < time.Minute && !f.allowShortIntervals() {
+		return usageError{errors.New("--every must be at least 1m")}
+	}
+	failures := 0
+	for {
+		err := syncOnce(ctx, f, opts)
+		var se *steps.SafetyError
+		if opts.Every == 0 || errors.As(err, &se) || ctx.Err() != nil {
+			return err
+		}
+		wait := opts.Every
+		if err != nil {
+			failures++
+			printError(f.ErrOut, err)
+			wait = min(opts.Every<<min(failures, 6), time.Hour)
+		} else {
+			failures = 0
+		}
+		// ±10 % so that many machines do not call Graph in step.
+		wait += time.Duration((rand.Float64()*0.2 - 0.1) * float64(wait))
+		fmt.Fprintf(f.ErrOut, "next sync at %s\n", f.now().Add(wait).Format("15:04:05"))
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+	}
+}
+
+// allowShortIntervals lets tests loop quickly.
+func (f *factory) allowShortIntervals() bool { return f.ShortSyncIntervals }
+
+func syncOnce(ctx context.Context, f *factory, opts *syncOptions) error {
+	cfg, dir, conn, g, err := appGraph(f, opts.Connection)
+	if err != nil {
+		return err
+	}
+	profile, err := savedProfile(conn)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errNoProfile, err)
+	}
+	groups := steps.PickedGroupIDs(conn)
+	if len(groups) == 0 {
+		return usageError{errors.New("no groups are picked: run `entrawiz groups list` and `entrawiz groups pick ID...` first")}
+	}
+	db, err := store.OpenDirectory(dir)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	var report func(steps.Event)
+	if !opts.JSON {
+		report = func(ev steps.Event) {
+			if ev.Sync == nil || ev.Sync.Phase != "read-groups" || ev.Sync.Pages%10 == 0 {
+				fmt.Fprintf(f.ErrOut, "    %s\n", ev.Message)
+			}
+		}
+	}
+	start := f.now()
+	res, syncErr := steps.SyncUsers(ctx, steps.SyncOptions{Graph: g, DB: db, Groups: groups, Spec: profile.Sync,
+		Full: opts.Full, DryRun: opts.DryRun, AllowMassDisable: opts.AllowMassDisable, Report: report, Now: f.Now})
+	steps.RecordSync(conn, start, res, syncErr)
+	cfg.Put(*conn)
+	if err := store.SaveConfig(dir, cfg); err != nil && syncErr == nil {
+		syncErr = err
+	}
+	var se *steps.SafetyError
+	if opts.JSON {
+		out := map[string]any{"connection": conn.Name, "result": res}
+		if errors.As(syncErr, &se) {
+			out["result"] = map[string]any{"plan": se.Plan}
+		}
+		if syncErr != nil {
+			out["error"] = map[string]string{"message": syncErr.Error()}
+		}
+		if err := writeJSON(f, out); err != nil {
+			return err
+		}
+		if syncErr != nil {
+			return errorReported{syncErr}
+		}
+		return nil
+	}
+	if errors.As(syncErr, &se) {
+		printChanges(f, se.Plan, "disable")
+		return syncErr
+	}
+	if syncErr != nil {
+		return syncErr
+	}
+	p := res.Plan
+	verb := "synced"
+	if res.DryRun {
+		verb = "dry run (nothing written)"
+		printChanges(f, p, "")
+	}
+	fmt.Fprintf(f.Out, "%s: %s, %s run: %d created, %d updated, %d disabled, %d deleted, %d unchanged in %s\n", conn.Name, verb,
+		res.Kind, p.Created, p.Updated, p.Disabled, p.Deleted, p.Unchanged, res.Took.Round(time.Millisecond))
+	if res.Stopped != "" {
+		fmt.Fprintf(f.Out, "a real run would stop: it would disable more than %s (use --allow-mass-disable)\n", res.Stopped)
+	}
+	return nil
+}
+
+func printChanges(f *factory, p *store.SyncPlan, only string) {
+	for _, c := range p.Changes {
+		if only == "" || c.Action == only {
+			fmt.Fprintf(f.Out, "  %-8s %s  %s (%s)\n", c.Action, c.ID, c.UserPrincipalName, c.DisplayName)
+		}
+	}
+	if p.Truncated {
+		fmt.Fprintln(f.Out, "  … (list shortened)")
+	}
+}
+
+type exportOptions struct {
+	Format string
+}
+
+func newExportCmd(f *factory) *cobra.Command {
+	opts := &exportOptions{}
+	cmd := &cobra.Command{
+		Use:     "export",
+		Short:   "Write the synced users as CSV or JSON on stdout",
+		Example: "  entrawiz export --format csv > users.csv",
+		Args:    usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return exportRun(cmd.Context(), f, opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.Format, "format", "csv", "csv or json")
+	return cmd
+}
+
+func exportRun(ctx context.Context, f *factory, opts *exportOptions) error {
+	if opts.Format != "csv" && opts.Format != "json" {
+		return usageError{fmt.Errorf("--format must be csv or json, not %q", opts.Format)}
+	}
+	dir, err := f.configDir()
+	if err != nil {
+		return err
+	}
+	db, err := store.OpenDirectory(dir)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if opts.Format == "json" {
+		// One user a line inside the array, written as read: never all
+		// users in memory.
+		fmt.Fprint(f.Out, "[")
+		first := true
+		err := db.EachUser(ctx, func(u store.DirUser) error {
+			b, err := json.Marshal(u)
+			if err != nil {
+				return err
+			}
+			if !first {
+				fmt.Fprint(f.Out, ",")
+			}
+			first = false
+			_, err = fmt.Fprintf(f.Out, "\n  %s", b)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(f.Out, "\n]")
+		return nil
+	}
+	w := csv.NewWriter(f.Out)
+	w.Write([]string{"id", "userPrincipalName", "displayName", "givenName", "surname", "mail", "jobTitle", "department", "accountEnabled", "state", "disabledAt", "updatedAt"})
+	err = db.EachUser(ctx, func(u store.DirUser) error {
+		dis := ""
+		if u.DisabledAt != nil {
+			dis = u.DisabledAt.UTC().Format(time.RFC3339)
+		}
+		return w.Write([]string{u.ID, u.UserPrincipalName, u.DisplayName, u.GivenName, u.Surname, u.Mail, u.JobTitle, u.Department,
+			strconv.FormatBool(u.AccountEnabled), u.State, dis, u.UpdatedAt.UTC().Format(time.RFC3339)})
+	})
+	if err != nil {
+		return err
+	}
+	w.Flush()
+	return w.Error()
+}

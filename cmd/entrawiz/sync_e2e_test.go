@@ -1,0 +1,164 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/entrawiz/entrawiz/graphapi/sim"
+	"github.com/entrawiz/entrawiz/store"
+)
+
+type groupsListOut struct {
+	Groups []struct {
+		ID          string `json:"id"`
+		DisplayName string `json:"displayName"`
+		Members     int64  `json:"transitiveMembers"`
+		Picked      bool   `json:"picked"`
+	} `json:"groups"`
+	NextLink string `json:"nextLink"`
+}
+
+type syncOut struct {
+	Result struct {
+		Kind string `json:"kind"`
+		Plan struct {
+			Created, Updated, Disabled int
+			Changes                    []struct{ Action, ID, UserPrincipalName string }
+		} `json:"plan"`
+	} `json:"result"`
+	Error *struct{ Message string } `json:"error"`
+}
+
+// In startTenant's sim (20 users, 5 groups) generated user k is in group
+// k%5: "Sales Team 1" holds users 0, 5, 10, 15 and Joni; "Legal Team 5"
+// holds users 4, 9, 14, 19 and the group "Finance Team 4" (3, 8, 13, 18).
+func TestSyncCommandsEndToEnd(t *testing.T) {
+	tn := startTenant(t, sim.Faults{})
+	c := newCLI(t, tn)
+	c.mustSetup("directory-sync")
+	ids := tn.UserIDs()
+	gen := func(k int) string { return ids[2+k] }
+
+	r := c.run("groups", "list", "--search", "Team", "--top", "2", "--json")
+	r.mustSucceed(t)
+	var page groupsListOut
+	r.decode(t, &page)
+	if len(page.Groups) != 2 || page.NextLink == "" {
+		t.Fatalf("first page: %+v", page)
+	}
+	r = c.run("groups", "list", "--search", "Legal", "--json")
+	r.mustSucceed(t)
+	r.decode(t, &page)
+	if len(page.Groups) != 1 || page.Groups[0].DisplayName != "Legal Team 5" || page.Groups[0].Members != 9 {
+		t.Fatalf("search Legal: %+v", page)
+	}
+	legal := page.Groups[0].ID
+	sales, _ := tn.GroupID("Sales Team 1")
+
+	c.run("groups", "pick", "00000000-0000-0000-0000-000000000001").mustFail(t, exitUsage)
+	c.run("groups", "pick", sales, legal, "--json").mustSucceed(t)
+
+	var out syncOut
+	r = c.run("sync", "--dry-run", "--json")
+	r.mustSucceed(t)
+	r.decode(t, &out)
+	if out.Result.Plan.Created != 13 || len(out.Result.Plan.Changes) != 13 {
+		t.Fatalf("dry run: %+v", out.Result)
+	}
+	if r := c.run("export", "--format", "json"); strings.Contains(r.stdout, "@") {
+		t.Fatalf("a dry run wrote users:\n%s", r.stdout)
+	}
+
+	r = c.run("sync", "--json")
+	r.mustSucceed(t)
+	r.decode(t, &out)
+	if out.Result.Kind != "full" || out.Result.Plan.Created != 13 {
+		t.Fatalf("first sync: %+v", out.Result)
+	}
+
+	if err := tn.RenameUser(gen(5), "Renamed Person"); err != nil {
+		t.Fatal(err)
+	}
+	if err := tn.AddMember(legal, gen(1)); err != nil { // joins
+		t.Fatal(err)
+	}
+	r = c.run("sync", "--json")
+	r.mustSucceed(t)
+	r.decode(t, &out)
+	if out.Result.Kind != "incremental" || out.Result.Plan.Created != 1 || out.Result.Plan.Updated != 1 {
+		t.Fatalf("second sync: %+v", out.Result)
+	}
+	r = c.run("export", "--format", "csv")
+	r.mustSucceed(t)
+	if lines := strings.Split(strings.TrimSpace(r.stdout), "\n"); len(lines) != 15 || !strings.Contains(r.stdout, "Renamed Person") {
+		t.Fatalf("export:\n%s", r.stdout)
+	}
+	r = c.run("export", "--format", "json")
+	r.mustSucceed(t)
+	var users []map[string]any
+	if err := json.Unmarshal([]byte(r.stdout), &users); err != nil || len(users) != 14 {
+		t.Fatalf("export json: %v\n%s", err, r.stdout)
+	}
+
+	// Dropping Sales Team 1 would disable 5 of 14 users: stopped.
+	c.run("groups", "pick", legal).mustSucceed(t)
+	r = c.run("sync")
+	msg := r.mustFail(t, exitSyncSafety)
+	mustContain(t, r.stdout+msg, "disable", "--allow-mass-disable")
+	if n := strings.Count(r.stdout, "disable "); n != 5 {
+		t.Errorf("want the 5 users listed, got:\n%s", r.stdout)
+	}
+	r = c.run("sync", "--allow-mass-disable", "--json")
+	r.mustSucceed(t)
+	r.decode(t, &out)
+	if out.Result.Plan.Disabled != 5 {
+		t.Fatalf("allowed sync: %+v", out.Result)
+	}
+	r = c.run("status")
+	r.mustSucceed(t)
+	mustContain(t, r.stdout, "synced", "5 disabled")
+}
+
+// TestSyncEvery runs sync on a short schedule until interrupted: every run
+// is recorded, and the interruption exits 130.
+func TestSyncEvery(t *testing.T) {
+	tn := startTenant(t, sim.Faults{})
+	c := newCLI(t, tn)
+	c.mustSetup("directory-sync")
+	sales, _ := tn.GroupID("Sales Team 1")
+	c.run("groups", "pick", sales).mustSucceed(t)
+
+	// As main does on SIGINT.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	time.AfterFunc(1500*time.Millisecond, cancel)
+	var out, errOut bytes.Buffer
+	f := &factory{Global: &globalOptions{}, In: strings.NewReader(""), Out: &out, ErrOut: &errOut,
+		Secrets: func() store.Secrets { return c.keys }, Now: time.Now, Backoff: c.backoff, ShortSyncIntervals: true}
+	root := newRootCmd(ctx, f)
+	root.SetArgs([]string{"sync", "--every", "200ms", "--login-url", tn.info.LoginURL, "--graph-url", tn.info.GraphURL,
+		"--ca-file", tn.info.CAFile, "--config-dir", c.dir})
+	err := root.ExecuteContext(ctx)
+	if code := exitCode(err); code != exitInterrupted {
+		t.Fatalf("exit %d (%v), want %d\n%s", code, err, exitInterrupted, errOut.String())
+	}
+	db, err := store.OpenDirectory(c.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	runs, err := db.Runs(context.Background(), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(runs) < 3 || runs[len(runs)-1].Kind != "full" || runs[0].Kind != "incremental" && runs[0].Error == "" {
+		t.Fatalf("runs: %+v\n%s", runs, errOut.String())
+	}
+	if n := strings.Count(out.String(), "synced"); n < 3 {
+		t.Fatalf("want a summary a run, got:\n%s", out.String())
+	}
+}

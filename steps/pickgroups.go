@@ -1,0 +1,114 @@
+package steps
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/entrawiz/entrawiz/graphapi"
+	"github.com/entrawiz/entrawiz/store"
+)
+
+// PickedGroup is a group whose users are synced.
+type PickedGroup struct {
+	ID          string `json:"id"`
+	DisplayName string `json:"displayName"`
+}
+
+// GroupReader reads groups by ID. *graphapi.Client implements it.
+type GroupReader interface {
+	GetGroup(ctx context.Context, id string) (*graphapi.Group, error)
+}
+
+// PickGroups checks that the groups exist and stores them on the
+// connection, within the profile's limit on the number of groups.
+func PickGroups(ctx context.Context, g GroupReader, conn *store.Connection, p *Profile, ids []string) ([]PickedGroup, error) {
+	if p != nil && p.Sync != nil && p.Sync.MaxGroups > 0 && len(ids) > p.Sync.MaxGroups {
+		return nil, &graphapi.Error{Kind: graphapi.KindBadInput, Op: "pick groups", Code: "TooManyGroups",
+			Message: fmt.Sprintf("the profile %s allows at most %d groups; %d were given", p.Name, p.Sync.MaxGroups, len(ids)),
+			Remedy:  "Pick fewer groups, or nest them in one group and pick that."}
+	}
+	seen := map[string]bool{}
+	var out []PickedGroup
+	for _, id := range ids {
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		grp, err := g.GetGroup(ctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("group %s: %w", id, err)
+		}
+		out = append(out, PickedGroup{ID: grp.ID, DisplayName: grp.DisplayName})
+	}
+	setState(conn, "groups", out)
+	return out, nil
+}
+
+// PickedGroups reads the connection's picked groups.
+func PickedGroups(conn *store.Connection) []PickedGroup {
+	var out []PickedGroup
+	if raw, ok := conn.State["groups"]; ok {
+		json.Unmarshal(raw, &out)
+	}
+	return out
+}
+
+// PickedGroupIDs is PickedGroups' IDs.
+func PickedGroupIDs(conn *store.Connection) []string {
+	var ids []string
+	for _, g := range PickedGroups(conn) {
+		ids = append(ids, g.ID)
+	}
+	return ids
+}
+
+// SyncSummary is the last sync run of a connection, kept for `status`.
+type SyncSummary struct {
+	At        time.Time `json:"at"`
+	Kind      string    `json:"kind"`
+	DryRun    bool      `json:"dryRun,omitempty"`
+	Created   int       `json:"created"`
+	Updated   int       `json:"updated"`
+	Disabled  int       `json:"disabled"`
+	Deleted   int       `json:"deleted"`
+	Unchanged int       `json:"unchanged"`
+	Took      string    `json:"took"`
+	Error     string    `json:"error,omitempty"`
+}
+
+// RecordSync stores a run's summary on the connection.
+func RecordSync(conn *store.Connection, at time.Time, res *SyncResult, err error) {
+	s := SyncSummary{At: at}
+	if res != nil {
+		s.Kind, s.DryRun, s.Took = res.Kind, res.DryRun, res.Took.Round(time.Millisecond).String()
+		if p := res.Plan; p != nil {
+			s.Created, s.Updated, s.Disabled, s.Deleted, s.Unchanged = p.Created, p.Updated, p.Disabled, p.Deleted, p.Unchanged
+		}
+	}
+	if err != nil {
+		s.Error = err.Error()
+	}
+	setState(conn, "sync", s)
+}
+
+// LastSync is the connection's last sync run, or nil.
+func LastSync(conn *store.Connection) *SyncSummary {
+	var s SyncSummary
+	if raw, ok := conn.State["sync"]; ok && json.Unmarshal(raw, &s) == nil {
+		return &s
+	}
+	return nil
+}
+
+func setState(conn *store.Connection, key string, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return
+	}
+	if conn.State == nil {
+		conn.State = map[string]json.RawMessage{}
+	}
+	conn.State[key] = b
+}

@@ -1,0 +1,246 @@
+package steps_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/entrawiz/entrawiz/graphapi/sim"
+	"github.com/entrawiz/entrawiz/steps"
+	"github.com/entrawiz/entrawiz/store"
+)
+
+// In a sim with Users: 200 and Groups: 10, generated user k (UserIDs()[2+k])
+// is a direct member of group k%10: 0 "Sales Team 1", 1 "Marketing Team 2",
+// 3 "Finance Team 4", 4 "Legal Team 5" (which holds Finance Team 4).
+func genUser(h *syncTenant, k int) string { return h.ids[2+k] }
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestSyncMatchesTenantAfterChanges(t *testing.T) {
+	h := newSyncTenant(t, sim.Options{Users: 200, Groups: 10})
+	sales, legal, finance := h.group(t, "Sales Team 1"), h.group(t, "Legal Team 5"), h.group(t, "Finance Team 4")
+	picked := []string{sales, legal}
+	both := genUser(h, 10) // in Sales Team 1, and in Legal Team 5 too
+	must(t, h.AddMember(legal, both))
+
+	first := h.mustSync(t, picked, nil)
+	if first.Kind != "full" || first.Plan.Created == 0 {
+		t.Fatalf("first run: %+v", first)
+	}
+	h.assertTruth(t, picked)
+
+	newcomer := h.CreateUser("Nia Newcomer")
+	must(t, h.AddMember(sales, newcomer))              // join (a new user)
+	must(t, h.AddMember(sales, genUser(h, 1)))         // join (an existing user, unchanged herself)
+	must(t, h.RemoveMember(sales, genUser(h, 20)))     // leave
+	must(t, h.AddMember(finance, genUser(h, 11)))      // nested join
+	must(t, h.DisableUser(genUser(h, 14)))             // disabled in Entra
+	must(t, h.DeleteUser(genUser(h, 13)))              // deleted in Entra
+	must(t, h.RenameUser(genUser(h, 30), "Renamed R")) // rename
+	must(t, h.RemoveMember(legal, both))               // leaves one of two picked groups
+
+	h.ResetRequests()
+	second := h.mustSync(t, picked, nil)
+	if second.Kind != "incremental" {
+		t.Fatalf("second run: %+v", second)
+	}
+	p := second.Plan
+	if p.Created != 3 || p.Disabled != 3 || p.Updated != 1 {
+		t.Errorf("second run plan: created %d updated %d disabled %d, want 3 1 3 (%+v)", p.Created, p.Updated, p.Disabled, p.Changes)
+	}
+	h.assertTruth(t, picked)
+
+	// A third run with no change changes nothing.
+	third := h.mustSync(t, picked, nil)
+	if third.Plan.Created+third.Plan.Updated+third.Plan.Disabled != 0 {
+		t.Errorf("third run changed something: %+v", third.Plan)
+	}
+	h.assertTruth(t, picked)
+	runs, err := h.db.Runs(context.Background(), 10)
+	must(t, err)
+	if len(runs) != 3 || runs[0].Kind != "incremental" || runs[2].Kind != "full" || runs[1].Created != 3 {
+		t.Errorf("runs: %+v", runs)
+	}
+}
+
+func TestSyncDeltaExpiryFallsBackToFull(t *testing.T) {
+	h := newSyncTenant(t, sim.Options{Users: 60, Groups: 10})
+	picked := []string{h.group(t, "Sales Team 1")}
+	h.mustSync(t, picked, nil)
+	h.SetFaults(sim.Faults{DeltaTokenTTL: time.Millisecond})
+	time.Sleep(10 * time.Millisecond)
+	must(t, h.RenameUser(genUser(h, 0), "After Expiry"))
+	res := h.mustSync(t, picked, nil)
+	if !res.FellBack || res.Kind != "full" || res.Plan.Updated != 1 {
+		t.Fatalf("want a full run after the expired delta link: %+v", res)
+	}
+	h.SetFaults(sim.Faults{})
+	h.assertTruth(t, picked)
+}
+
+func TestSyncResumesAfterCrash(t *testing.T) {
+	h := newSyncTenant(t, sim.Options{Users: 2500, Groups: 4})
+	picked := []string{h.group(t, "All Users")}
+	crash := errors.New("crash")
+	// Pages: 1 delta links, 2 nested groups, 3.. users (999 a page).
+	_, err := h.sync(picked, func(o *steps.SyncOptions) {
+		o.AfterPage = func(n int) error {
+			if n == 4 {
+				return crash
+			}
+			return nil
+		}
+	})
+	if !errors.Is(err, crash) {
+		t.Fatalf("want the crash, got %v", err)
+	}
+	h.assertEmpty(t)
+	h.ResetRequests()
+	res := h.mustSync(t, picked, nil)
+	if !res.Resumed || res.Kind != "full" {
+		t.Fatalf("want the full run resumed: %+v", res)
+	}
+	// The crashed run's prefetch of page 3 may still reach the sim's log
+	// after it returned, so count what the resumed run read instead.
+	if res.Users != 2502-2*999 {
+		t.Errorf("the resumed run read %d users, want the %d of the page left", res.Users, 2502-2*999)
+	}
+	if res.Plan.Created != 2502 {
+		t.Errorf("created %d, want 2502", res.Plan.Created)
+	}
+	h.assertTruth(t, picked)
+
+	// An incremental run that stops after its users page resumes with
+	// the group changes, and applies both.
+	must(t, h.RenameUser(genUser(h, 5), "Crash Rename"))
+	must(t, h.RemoveMember(picked[0], genUser(h, 6)))
+	_, err = h.sync(picked, func(o *steps.SyncOptions) {
+		o.AfterPage = func(n int) error { return crash }
+	})
+	if !errors.Is(err, crash) {
+		t.Fatalf("want the crash, got %v", err)
+	}
+	h.ResetRequests()
+	res = h.mustSync(t, picked, nil)
+	if !res.Resumed || res.Plan.Updated != 1 || res.Plan.Disabled != 1 {
+		t.Fatalf("resumed incremental run: %+v", res)
+	}
+	if n := h.countPath("/users/delta"); n != 0 {
+		t.Errorf("the resumed run read users/delta %d times, want 0", n)
+	}
+	h.assertTruth(t, picked)
+}
+
+func (h *syncTenant) countPath(part string) int {
+	n := 0
+	for _, r := range h.Requests() {
+		if strings.Contains(r.Path, part) {
+			n++
+		}
+	}
+	return n
+}
+
+func (h *syncTenant) assertEmpty(t *testing.T) {
+	t.Helper()
+	n := 0
+	must(t, h.db.EachUser(context.Background(), func(store.DirUser) error { n++; return nil }))
+	cur, err := h.db.Cursor(context.Background())
+	must(t, err)
+	if n != 0 || cur.UsersDelta != "" {
+		t.Fatalf("the database changed: %d users, cursor %+v", n, cur)
+	}
+}
+
+func TestSyncThrottleStorm(t *testing.T) {
+	h := newSyncTenant(t, sim.Options{Users: 60, Groups: 10})
+	picked := []string{h.group(t, "Sales Team 1"), h.group(t, "Legal Team 5")}
+	h.SetFaults(sim.Faults{ThrottleEvery: 2, RetryAfter: 10 * time.Millisecond})
+	h.mustSync(t, picked, nil)
+	must(t, h.RenameUser(genUser(h, 0), "Storm"))
+	h.mustSync(t, picked, nil)
+	throttled := 0
+	for _, r := range h.Requests() {
+		if r.Status == 429 {
+			throttled++
+		}
+	}
+	if throttled == 0 {
+		t.Fatal("no request was throttled")
+	}
+	h.SetFaults(sim.Faults{})
+	h.assertTruth(t, picked)
+}
+
+// snapshot is everything a refused or dry run must leave as it was.
+func (h *syncTenant) snapshot(t *testing.T) string {
+	t.Helper()
+	var b strings.Builder
+	must(t, h.db.EachUser(context.Background(), func(u store.DirUser) error {
+		b.WriteString(u.ID + u.DisplayName + u.State + u.UpdatedAt.String() + "\n")
+		return nil
+	}))
+	ms, err := h.db.Memberships(context.Background())
+	must(t, err)
+	for _, m := range ms {
+		b.WriteString(m.GroupID + m.MemberID + "\n")
+	}
+	cur, err := h.db.Cursor(context.Background())
+	must(t, err)
+	b.WriteString(cur.GroupSet + cur.UsersDelta + cur.GroupsDelta)
+	return b.String()
+}
+
+func TestSyncSafetyStopsMassDisable(t *testing.T) {
+	h := newSyncTenant(t, sim.Options{Users: 200, Groups: 10})
+	sales, legal := h.group(t, "Sales Team 1"), h.group(t, "Legal Team 5")
+	h.mustSync(t, []string{sales, legal}, nil)
+	before := h.snapshot(t)
+	// Dropping Sales Team 1 disables its 21 users: a third of them.
+	res, err := h.sync([]string{legal}, nil)
+	var se *steps.SafetyError
+	if !errors.As(err, &se) || se.Plan.Disabled != 21 || len(se.Plan.Changes) != 21 {
+		t.Fatalf("want a safety stop with 21 users listed, got %v (%+v)", err, res)
+	}
+	if h.snapshot(t) != before {
+		t.Fatal("a refused run changed the database")
+	}
+	h.assertTruth(t, []string{sales, legal})
+	res = h.mustSync(t, []string{legal}, func(o *steps.SyncOptions) { o.AllowMassDisable = true })
+	if res.Plan.Disabled != 21 {
+		t.Fatalf("allowed run: %+v", res.Plan)
+	}
+	h.assertTruth(t, []string{legal})
+}
+
+func TestSyncDryRunWritesNothing(t *testing.T) {
+	h := newSyncTenant(t, sim.Options{Users: 60, Groups: 10})
+	picked := []string{h.group(t, "Sales Team 1")}
+	dry := func(o *steps.SyncOptions) { o.DryRun = true }
+	res := h.mustSync(t, picked, dry)
+	if res.Plan.Created != 7 || len(res.Plan.Changes) != 7 {
+		t.Fatalf("first dry run: %+v", res.Plan)
+	}
+	h.assertEmpty(t)
+	h.mustSync(t, picked, nil)
+	must(t, h.RemoveMember(picked[0], genUser(h, 0)))
+	must(t, h.RenameUser(genUser(h, 10), "Dry Rename"))
+	before := h.snapshot(t)
+	res = h.mustSync(t, picked, dry)
+	if res.Plan.Disabled != 1 || res.Plan.Updated != 1 {
+		t.Fatalf("dry run: %+v (stopped %q)", res.Plan, res.Stopped)
+	}
+	if h.snapshot(t) != before {
+		t.Fatal("a dry run changed the database")
+	}
+	h.mustSync(t, picked, func(o *steps.SyncOptions) { o.AllowMassDisable = true })
+	h.assertTruth(t, picked)
+}

@@ -1,0 +1,384 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // pure-Go SQLite driver
+)
+
+// DirectoryPath is where the directory database lives in a config directory.
+func DirectoryPath(dir string) string { return filepath.Join(dir, "directory.db") }
+
+// DirDB is the local directory database the sync engine writes: the users
+// of the picked groups, their memberships, the runs, and the delta links.
+// Every change of a run goes through a run-scoped staging area first, so a
+// crash or a refused run leaves the previous state as it was.
+type DirDB struct {
+	db *sql.DB
+}
+
+// DirUser is a synced user.
+type DirUser struct {
+	ID                string     `json:"id"`
+	UserPrincipalName string     `json:"userPrincipalName"`
+	DisplayName       string     `json:"displayName"`
+	GivenName         string     `json:"givenName,omitempty"`
+	Surname           string     `json:"surname,omitempty"`
+	Mail              string     `json:"mail,omitempty"`
+	JobTitle          string     `json:"jobTitle,omitempty"`
+	Department        string     `json:"department,omitempty"`
+	AccountEnabled    bool       `json:"accountEnabled"`
+	State             string     `json:"state"` // active, disabled or deleted
+	DisabledAt        *time.Time `json:"disabledAt,omitempty"`
+	UpdatedAt         time.Time  `json:"updatedAt"`
+}
+
+// Membership is a user (or nested group) in a picked group.
+type Membership struct {
+	GroupID  string
+	MemberID string
+}
+
+const schema = `
+CREATE TABLE IF NOT EXISTS users (
+	id TEXT PRIMARY KEY, upn TEXT NOT NULL DEFAULT '', display_name TEXT NOT NULL DEFAULT '',
+	given_name TEXT NOT NULL DEFAULT '', surname TEXT NOT NULL DEFAULT '', mail TEXT NOT NULL DEFAULT '',
+	job_title TEXT NOT NULL DEFAULT '', department TEXT NOT NULL DEFAULT '', account_enabled INTEGER NOT NULL DEFAULT 1,
+	state TEXT NOT NULL, disabled_at INTEGER, updated_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS groups (id TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS subgroups (group_id TEXT NOT NULL, sub_id TEXT NOT NULL, PRIMARY KEY (group_id, sub_id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS memberships (group_id TEXT NOT NULL, user_id TEXT NOT NULL, PRIMARY KEY (group_id, user_id)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS memberships_user ON memberships(user_id);
+CREATE TABLE IF NOT EXISTS runs (id INTEGER PRIMARY KEY AUTOINCREMENT, started INTEGER NOT NULL, finished INTEGER,
+	kind TEXT NOT NULL, created INTEGER NOT NULL DEFAULT 0, updated INTEGER NOT NULL DEFAULT 0,
+	disabled INTEGER NOT NULL DEFAULT 0, deleted INTEGER NOT NULL DEFAULT 0, unchanged INTEGER NOT NULL DEFAULT 0,
+	error TEXT NOT NULL DEFAULT '');
+CREATE TABLE IF NOT EXISTS sync_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS stage (id INTEGER PRIMARY KEY CHECK (id = 1), value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS stage_users (
+	id TEXT PRIMARY KEY, upn TEXT NOT NULL, display_name TEXT NOT NULL, given_name TEXT NOT NULL, surname TEXT NOT NULL,
+	mail TEXT NOT NULL, job_title TEXT NOT NULL, department TEXT NOT NULL, account_enabled INTEGER NOT NULL,
+	removed TEXT NOT NULL DEFAULT '');
+CREATE TABLE IF NOT EXISTS stage_members (group_id TEXT NOT NULL, user_id TEXT NOT NULL, PRIMARY KEY (group_id, user_id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS stage_subgroups (group_id TEXT NOT NULL, sub_id TEXT NOT NULL, PRIMARY KEY (group_id, sub_id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS stage_changes (group_id TEXT NOT NULL, member_id TEXT NOT NULL, member_type TEXT NOT NULL,
+	removed INTEGER NOT NULL, PRIMARY KEY (group_id, member_id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS work_del (group_id TEXT NOT NULL, user_id TEXT NOT NULL, PRIMARY KEY (group_id, user_id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS work_add (group_id TEXT NOT NULL, user_id TEXT NOT NULL, PRIMARY KEY (group_id, user_id)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS work_add_user ON work_add(user_id);
+CREATE TABLE IF NOT EXISTS work_plan (id TEXT PRIMARY KEY, action TEXT NOT NULL, state TEXT NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS work_plan_action ON work_plan(action);
+`
+
+// OpenDirectory opens (creating it, mode 0600) the directory database in a
+// config directory.
+func OpenDirectory(dir string) (*DirDB, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("open directory database: %w", err)
+	}
+	path := DirectoryPath(dir)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open directory database: %w", err)
+	}
+	f.Close()
+	if err := os.Chmod(path, 0o600); err != nil {
+		return nil, fmt.Errorf("open directory database: %w", err)
+	}
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(0)&_pragma=temp_store(MEMORY)&_pragma=cache_size(-16384)")
+	if err != nil {
+		return nil, fmt.Errorf("open directory database: %w", err)
+	}
+	// One connection: SQLite has one writer anyway, and the work tables
+	// must be seen by every statement of a run.
+	db.SetMaxOpenConns(1)
+	if _, err := db.Exec(schema); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open directory database %s: %w", path, err)
+	}
+	return &DirDB{db: db}, nil
+}
+
+// Close closes the database.
+func (d *DirDB) Close() error { return d.db.Close() }
+
+// SyncCursor is where the last applied run left off: the picked groups it
+// covered and the delta links to continue from.
+type SyncCursor struct {
+	GroupSet    string `json:"groupSet"`
+	UsersDelta  string `json:"usersDelta"`
+	GroupsDelta string `json:"groupsDelta"`
+}
+
+// Cursor reads the saved cursor; zero when no run was applied yet.
+func (d *DirDB) Cursor(ctx context.Context) (SyncCursor, error) {
+	var c SyncCursor
+	var raw string
+	err := d.db.QueryRowContext(ctx, `SELECT value FROM sync_state WHERE key = 'cursor'`).Scan(&raw)
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, nil
+	}
+	if err != nil {
+		return c, fmt.Errorf("read sync state: %w", err)
+	}
+	return c, json.Unmarshal([]byte(raw), &c)
+}
+
+// Stage is where an unfinished run stands. It is saved in the same
+// transaction as the page it follows, so a resumed run neither loses nor
+// repeats a page.
+type Stage struct {
+	RunID    int64    `json:"runId"`
+	Kind     string   `json:"kind"` // full or incremental
+	DryRun   bool     `json:"dryRun,omitempty"`
+	GroupSet string   `json:"groupSet"`
+	Groups   []string `json:"groups"`
+	// Step is users-delta, groups-delta, resolve, read-groups or ready.
+	Step  string   `json:"step"`
+	Dirty []string `json:"dirty,omitempty"` // picked groups read in full this run
+	Group int      `json:"group"`           // read-groups: index into Dirty
+	Link  string   `json:"link,omitempty"`  // the next page of the current walk
+	// Subgroups is set once the current group's nested groups are staged.
+	Subgroups bool `json:"subgroups,omitempty"`
+	// The links this run saves when it is applied.
+	UsersDelta  string `json:"usersDelta,omitempty"`
+	GroupsDelta string `json:"groupsDelta,omitempty"`
+}
+
+// StagedUser is a user read from Graph in this run. Removed is the
+// @removed reason of a user deleted in Entra.
+type StagedUser struct {
+	ID, UserPrincipalName, DisplayName, GivenName, Surname, Mail, JobTitle, Department string
+	AccountEnabled                                                                     bool
+	Removed                                                                            string
+}
+
+// MemberChange is a members@delta entry of a group in the picked groups'
+// trees.
+type MemberChange struct {
+	GroupID, MemberID, Type string
+	Removed                 bool
+}
+
+// StagePage is one page of a run, written with the run's new position.
+type StagePage struct {
+	Users     []StagedUser
+	Members   []Membership // users of a picked group read in full
+	Subgroups []Membership // nested groups of a picked group
+	Changes   []MemberChange
+	Stage     Stage
+}
+
+// Staged returns the unfinished run, or nil.
+func (d *DirDB) Staged(ctx context.Context) (*Stage, error) {
+	var raw string
+	err := d.db.QueryRowContext(ctx, `SELECT value FROM stage WHERE id = 1`).Scan(&raw)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read staged run: %w", err)
+	}
+	var st Stage
+	if err := json.Unmarshal([]byte(raw), &st); err != nil {
+		return nil, fmt.Errorf("read staged run: %w", err)
+	}
+	return &st, nil
+}
+
+// BeginStage empties the staging area and starts a run there.
+func (d *DirDB) BeginStage(ctx context.Context, st Stage) error {
+	return d.tx(ctx, "start a run", func(tx *sql.Tx) error {
+		if err := clearStage(ctx, tx); err != nil {
+			return err
+		}
+		return putStage(ctx, tx, st)
+	})
+}
+
+// DiscardStage drops an unfinished run; the applied state is untouched.
+func (d *DirDB) DiscardStage(ctx context.Context) error {
+	return d.tx(ctx, "discard a run", func(tx *sql.Tx) error { return clearStage(ctx, tx) })
+}
+
+func clearStage(ctx context.Context, tx *sql.Tx) error {
+	for _, t := range []string{"stage", "stage_users", "stage_members", "stage_subgroups", "stage_changes"} {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM "+t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func putStage(ctx context.Context, tx *sql.Tx, st Stage) error {
+	b, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT OR REPLACE INTO stage (id, value) VALUES (1, ?)`, string(b))
+	return err
+}
+
+// StagePage writes one page and the run's new position in one transaction.
+func (d *DirDB) StagePage(ctx context.Context, p StagePage) error {
+	return d.tx(ctx, "save a page", func(tx *sql.Tx) error {
+		err := insertRows(ctx, tx, `INSERT OR REPLACE INTO stage_users (id, upn, display_name, given_name, surname, mail,
+			job_title, department, account_enabled, removed)`, 10, len(p.Users), func(i int, a []any) []any {
+			u := &p.Users[i]
+			return append(a, u.ID, u.UserPrincipalName, u.DisplayName, u.GivenName, u.Surname, u.Mail,
+				u.JobTitle, u.Department, u.AccountEnabled, u.Removed)
+		})
+		if err != nil {
+			return err
+		}
+		if err := insertPairs(ctx, tx, "stage_members", p.Members); err != nil {
+			return err
+		}
+		if err := insertPairs(ctx, tx, "stage_subgroups", p.Subgroups); err != nil {
+			return err
+		}
+		err = insertRows(ctx, tx, `INSERT OR REPLACE INTO stage_changes (group_id, member_id, member_type, removed)`, 4, len(p.Changes),
+			func(i int, a []any) []any {
+				c := &p.Changes[i]
+				return append(a, c.GroupID, c.MemberID, c.Type, c.Removed)
+			})
+		if err != nil {
+			return err
+		}
+		return putStage(ctx, tx, p.Stage)
+	})
+}
+
+func insertPairs(ctx context.Context, tx *sql.Tx, table string, pairs []Membership) error {
+	return insertRows(ctx, tx, "INSERT OR IGNORE INTO "+table, 2, len(pairs), func(i int, a []any) []any {
+		return append(a, pairs[i].GroupID, pairs[i].MemberID)
+	})
+}
+
+// rowsPerInsert is how many rows one INSERT carries: one statement for
+// 100 rows costs a fraction of 100 statements.
+const rowsPerInsert = 100
+
+// insertRows inserts n rows of cols columns with multi-row INSERTs; row
+// appends row i's values to a.
+func insertRows(ctx context.Context, tx *sql.Tx, head string, cols, n int, row func(i int, a []any) []any) error {
+	var full *sql.Stmt
+	defer func() {
+		if full != nil {
+			full.Close()
+		}
+	}()
+	one := "(" + strings.TrimSuffix(strings.Repeat("?,", cols), ",") + ")"
+	args := make([]any, 0, cols*rowsPerInsert)
+	for i := 0; i < n; i += rowsPerInsert {
+		k := min(rowsPerInsert, n-i)
+		args = args[:0]
+		for j := i; j < i+k; j++ {
+			args = row(j, args)
+		}
+		q := head + " VALUES " + strings.TrimSuffix(strings.Repeat(one+",", k), ",")
+		if k < rowsPerInsert {
+			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+				return err
+			}
+			continue
+		}
+		if full == nil {
+			var err error
+			if full, err = tx.PrepareContext(ctx, q); err != nil {
+				return err
+			}
+		}
+		if _, err := full.ExecContext(ctx, args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Trees returns, for each group in the picked groups' trees (the picked
+// groups and the groups nested in them), the picked groups it is under.
+func (d *DirDB) Trees(ctx context.Context, picked []string) (map[string][]string, error) {
+	out := map[string][]string{}
+	for _, p := range picked {
+		out[p] = append(out[p], p)
+	}
+	rows, err := d.db.QueryContext(ctx, `SELECT group_id, sub_id FROM subgroups`)
+	if err != nil {
+		return nil, fmt.Errorf("read nested groups: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var g, s string
+		if err := rows.Scan(&g, &s); err != nil {
+			return nil, err
+		}
+		out[s] = append(out[s], g)
+	}
+	return out, rows.Err()
+}
+
+// DirtyGroups returns the picked groups whose staged member changes cannot
+// be applied one by one and must be read in full: a nested group came or
+// went, or a user left a group that has nested groups (the user may still
+// be a member through one of them).
+func (d *DirDB) DirtyGroups(ctx context.Context, picked []string) ([]string, error) {
+	var out []string
+	for _, p := range picked {
+		var n int
+		err := d.db.QueryRowContext(ctx, `SELECT count(*) FROM stage_changes c
+			WHERE (c.group_id = ?1 OR c.group_id IN (SELECT sub_id FROM subgroups WHERE group_id = ?1))
+			AND (c.member_type != 'user' OR (c.removed = 1 AND EXISTS (SELECT 1 FROM subgroups WHERE group_id = ?1)))`, p).Scan(&n)
+		if err != nil {
+			return nil, fmt.Errorf("plan the run: %w", err)
+		}
+		if n > 0 {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// MissingUsers returns users who joined a picked group this run and whose
+// attributes are neither stored nor staged.
+func (d *DirDB) MissingUsers(ctx context.Context) ([]string, error) {
+	rows, err := d.db.QueryContext(ctx, `SELECT DISTINCT member_id FROM stage_changes
+		WHERE member_type = 'user' AND removed = 0
+		AND member_id NOT IN (SELECT id FROM users) AND member_id NOT IN (SELECT id FROM stage_users)`)
+	if err != nil {
+		return nil, fmt.Errorf("plan the run: %w", err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+func (d *DirDB) tx(ctx context.Context, what string, fn func(*sql.Tx) error) error {
+	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return nil
+}
