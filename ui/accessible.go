@@ -84,17 +84,26 @@ func (a *accessible) run() error {
 	}
 	for len(conns) > 0 {
 		a.printDashboard(conns)
-		i, err := a.choose("What now?", "Test a connection", "Set up another connection", "Reset a connection", "Quit")
+		i, err := a.choose("What now?", "Test a connection", "Set up another connection", "Reset a connection",
+			"Rotate a connection's client secret", "Quit")
 		if err != nil {
 			return err
 		}
 		switch i {
-		case 0, 2:
+		case 0, 2, 3:
 			name, err := a.pickConnection(conns)
 			if err != nil {
 				return err
 			}
-			if i == 0 {
+			if i == 3 {
+				a.printf("Rotating the client secret of %s; the old secret keeps working until you finish.\n", name)
+				res, err := a.b.Rotate(a.ctx, name, a.report)
+				if err != nil {
+					a.printFailure("Rotating the client secret failed — the old secret still works", err)
+				} else {
+					a.printf("%s\n\n", rotateSummary(res))
+				}
+			} else if i == 0 {
 				a.printf("Testing %s.\n", name)
 				res, err := a.b.Test(a.ctx, name, a.report)
 				if err != nil {

@@ -103,11 +103,25 @@ func TestAccessibleEndOfInputStops(t *testing.T) {
 func TestAccessibleDashboard(t *testing.T) {
 	f := newFake(t)
 	f.conns = testConnections(time.Now())
-	out, err := runLines(t, f, "1", "1", "4") // test the first connection, then quit
+	out, err := runLines(t, f, "1", "1", "5") // test the first connection, then quit
 	if err != nil {
 		t.Fatalf("Run: %v\n%s", err, out)
 	}
 	for _, want := range []string{"Your connections: 2 saved.", "20 days left", "Test passed"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q\n%s", want, out)
+		}
+	}
+}
+
+func TestAccessibleDashboardRotates(t *testing.T) {
+	f := newFake(t)
+	f.conns = testConnections(time.Now())
+	out, err := runLines(t, f, "4", "1", "5") // rotate the first connection's secret, then quit
+	if err != nil {
+		t.Fatalf("Run: %v\n%s", err, out)
+	}
+	for _, want := range []string{"Rotating the client secret of " + f.conns[0].Name, "new secret new… active until", "rotate --finish"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q\n%s", want, out)
 		}
