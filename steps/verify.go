@@ -3,7 +3,6 @@ package steps
 import (
 	"context"
 	"fmt"
-	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -182,15 +181,4 @@ func LastTest(conn *store.Connection) *TestResult {
 		return nil
 	}
 	return &t
-}
-
-// MissingRoles returns the wanted roles the token lacks.
-func MissingRoles(have, want []string) []string {
-	var out []string
-	for _, w := range want {
-		if !slices.Contains(have, w) {
-			out = append(out, w)
-		}
-	}
-	return out
 }

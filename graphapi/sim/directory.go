@@ -3,7 +3,6 @@ package sim
 import (
 	"fmt"
 	"math/rand/v2"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -377,14 +376,4 @@ func (r replica) writable(t time.Time) bool { return !t.Before(r.writableAt) }
 func (d *directory) stamp(r *replica, f Faults) {
 	r.visibleAt = d.delayed(f.ReplicationDelay)
 	r.writableAt = d.now().Add(f.ReferenceDelay)
-}
-
-// sortedKeys returns m's keys in order, for deterministic output.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
