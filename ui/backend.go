@@ -8,6 +8,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/entrawiz/entrawiz/graphapi"
 	"github.com/entrawiz/entrawiz/steps"
 	"github.com/entrawiz/entrawiz/store"
 )
@@ -53,6 +54,35 @@ type Backend interface {
 	// the new secret is added, stored, verified and made active; the old
 	// one stays until `entrawiz rotate --finish`.
 	Rotate(ctx context.Context, connection string, report func(steps.Event)) (*steps.RotateResult, error)
+
+	// SearchGroups returns one page of the connection's tenant groups,
+	// searched on the server ($search); q.NextLink continues a page.
+	SearchGroups(ctx context.Context, connection string, q graphapi.GroupQuery) (*graphapi.GroupPage, error)
+	// GroupCounts counts a group's members at any depth of nesting and the
+	// groups nested in it.
+	GroupCounts(ctx context.Context, connection, groupID string) (GroupCounts, error)
+	// PickGroups replaces the connection's picked groups, within its
+	// profile's limit on their number.
+	PickGroups(ctx context.Context, connection string, ids []string) ([]steps.PickedGroup, error)
+	// Sync runs one sync of the connection's picked groups, reporting
+	// progress as "sync" events; a run refused by the safety limits
+	// returns a *steps.SafetyError and changes nothing.
+	Sync(ctx context.Context, connection string, req SyncRequest, report func(steps.Event)) (*steps.SyncResult, error)
+	// SyncRuns returns the last n sync runs, newest first.
+	SyncRuns(ctx context.Context, connection string, n int) ([]store.RunRecord, error)
+}
+
+// GroupCounts are a group's member counts.
+type GroupCounts struct {
+	Members int64 // members at any depth of nesting
+	Nested  int   // groups nested in it, at any depth; -1 when not known
+}
+
+// SyncRequest is how a sync started from the wizard runs.
+type SyncRequest struct {
+	DryRun           bool // compute the changes, write nothing
+	Full             bool
+	AllowMassDisable bool
 }
 
 // SignInPrompt is the first phase of a device-code sign-in: what to show.

@@ -101,7 +101,7 @@ func (d *dashboard) Keys() []key.Binding {
 	idle := d.test == ""
 	many := len(d.conns) > 1
 	return []key.Binding{on(withHelp(k.Up, "up"), many), on(withHelp(k.Down, "down"), many),
-		on(k.Test, idle), on(k.Rotate, idle), on(k.Another, idle), on(k.Reset, idle)}
+		on(k.Test, idle), on(k.Rotate, idle), on(k.Groups, idle), on(k.Sync, idle), on(k.Another, idle), on(k.Reset, idle)}
 }
 
 func (d *dashboard) Update(msg tea.Msg) tea.Cmd {
@@ -130,6 +130,10 @@ func (d *dashboard) Update(msg tea.Msg) tea.Cmd {
 		return emit(testConnMsg{name: d.selected()})
 	case key.Matches(km, k.Rotate):
 		return emit(rotateConnMsg{name: d.selected()})
+	case key.Matches(km, k.Groups):
+		return emit(openPickerMsg{name: d.selected()})
+	case key.Matches(km, k.Sync):
+		return emit(openSyncMsg{name: d.selected()})
 	case key.Matches(km, k.Another):
 		return emit(setupAnotherMsg{})
 	case key.Matches(km, k.Reset):
@@ -222,6 +226,22 @@ func connectionFacts(c store.Connection, now time.Time, result string) (facts []
 	default:
 		facts = append(facts, fact{label: "Last test", value: "never"})
 	}
+	if groups := steps.PickedGroups(&c); len(groups) > 0 {
+		names := make([]string, len(groups))
+		for i, g := range groups {
+			names[i] = g.DisplayName
+		}
+		facts = append(facts, fact{label: "Groups", value: fmt.Sprintf("%d picked: %s", len(groups), strings.Join(names, ", "))})
+	} else if steps.LastSync(&c) != nil {
+		facts = append(facts, fact{label: "Groups", value: "none picked (g picks them)"})
+	}
+	if s := steps.LastSync(&c); s != nil {
+		f := fact{label: "Last sync", value: syncLine(s)}
+		if s.Error != "" {
+			f.alert = true
+		}
+		facts = append(facts, f)
+	}
 	if !c.Enabled {
 		warnings = append(warnings, "the setup did not finish: run it again to complete it")
 	}
@@ -269,4 +289,17 @@ func orNone(s string) string {
 		return "(none)"
 	}
 	return s
+}
+
+// syncLine is the dashboard's line for a connection's last sync.
+func syncLine(s *steps.SyncSummary) string {
+	at := s.At.Local().Format("2006-01-02 15:04")
+	kind := s.Kind
+	if s.DryRun {
+		kind = "preview"
+	}
+	if s.Error != "" {
+		return fmt.Sprintf("%s — failed: %s", at, s.Error)
+	}
+	return fmt.Sprintf("%s — %s: %d created, %d updated, %d disabled, %d unchanged", at, kind, s.Created, s.Updated, s.Disabled+s.Deleted, s.Unchanged)
 }

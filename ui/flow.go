@@ -86,6 +86,29 @@ func (m *model) intent(msg tea.Msg) (tea.Cmd, bool) {
 		ctx, gen := m.begin(opReset)
 		return tea.Batch(resetCmd(ctx, gen, m.b, msg.name), m.spinner.Tick), true
 
+	case openPickerMsg:
+		return m.openPicker(msg.name), true
+
+	case searchGroupsMsg:
+		return searchGroupsCmd(m.ctx, m.b, msg), true
+
+	case countGroupsMsg:
+		var cmds []tea.Cmd
+		for _, id := range msg.ids {
+			cmds = append(cmds, groupCountsCmd(m.ctx, m.b, msg.name, id))
+		}
+		return tea.Batch(cmds...), true
+
+	case saveGroupsMsg:
+		return saveGroupsCmd(m.ctx, m.b, msg.name, msg.ids), true
+
+	case openSyncMsg:
+		m.onDashboard = false
+		return tea.Batch(m.show(newSyncScreen(m.c, msg.name)), m.startSync(msg.name, SyncRequest{DryRun: true})), true
+
+	case startSyncMsg:
+		return m.startSync(msg.name, msg.req), true
+
 	case clockMsg:
 		if s, ok := m.screen.(*signIn); ok && msg.gen == m.gen && s.counting() {
 			return clockCmd(m.gen), true
@@ -162,11 +185,29 @@ func (m *model) outcome(msg tea.Msg) (tea.Cmd, bool) {
 		}
 		return nil, true
 
+	case groupsSavedMsg:
+		if _, ok := m.screen.(*picker); ok && msg.err == nil {
+			return tea.Batch(m.dashboard(m.conns), connectionsCmd(m.b)), true
+		}
+		return m.screen.Update(msg), true
+
+	case syncDoneMsg:
+		if !m.ended(msg.gen) {
+			return nil, true
+		}
+		if s, ok := m.screen.(*syncScreen); ok {
+			s.done(msg)
+			return syncRunsCmd(m.ctx, m.b, s.name), true
+		}
+		return nil, true
+
 	case eventMsg:
 		if msg.gen != m.gen {
 			return nil, true
 		}
-		if m.onDashboard {
+		if s, ok := m.screen.(*syncScreen); ok {
+			s.event(msg.ev)
+		} else if m.onDashboard {
 			if d, ok := m.screen.(*dashboard); ok {
 				d.event(msg.ev)
 			}
@@ -309,6 +350,9 @@ func (m *model) back() tea.Cmd {
 		if s.op == opTest || s.op == opReset || s.op == opRotate {
 			return connectionsCmd(m.b)
 		}
+	case *picker, *syncScreen:
+		m.stop()
+		return tea.Batch(m.dashboard(m.conns), connectionsCmd(m.b))
 	}
 	m.stop()
 	return m.welcome()
@@ -425,4 +469,36 @@ func changes(p *steps.Plan) int {
 func (m *model) newEvents() chan tea.Msg {
 	m.events = make(chan tea.Msg, 16)
 	return m.events
+}
+
+// openPicker shows the group picker for a connection, with its current
+// pick and its profile's limit.
+func (m *model) openPicker(name string) tea.Cmd {
+	var picked []steps.PickedGroup
+	limit := 0
+	for i := range m.conns {
+		if c := &m.conns[i]; c.Name == name {
+			picked = steps.PickedGroups(c)
+			for _, p := range m.profiles {
+				if p.Name == c.Profile && p.Sync != nil {
+					limit = p.Sync.MaxGroups
+				}
+			}
+		}
+	}
+	m.onDashboard = false
+	return m.show(newPicker(m.c, name, limit, picked))
+}
+
+// startSync runs a sync (or its preview) of a connection on the sync
+// screen, streaming its progress.
+func (m *model) startSync(name string, req SyncRequest) tea.Cmd {
+	s, ok := m.screen.(*syncScreen)
+	if !ok {
+		return nil
+	}
+	ctx, gen := m.begin(opSync)
+	ch := m.newEvents()
+	s.begin(req, m.c.now())
+	return tea.Batch(syncCmd(ctx, ch, gen, m.b, name, req), listenCmd(ch), syncRunsCmd(m.ctx, m.b, name), m.spinner.Tick)
 }

@@ -58,7 +58,7 @@ func startProgram(t *testing.T, f *fakeBackend, w, h int) *flow {
 
 func waitFor(t *testing.T, fl *flow, text string) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
 		if p := fl.o.frame.Load(); p != nil && strings.Contains(*p, text) {
 			return
@@ -77,7 +77,7 @@ func enter(fl *flow) { fl.Send(tea.KeyPressMsg{Code: tea.KeyEnter}) }
 // finalFrame waits for the program to end and returns the last frame.
 func finalFrame(t *testing.T, fl *flow) (*model, string) {
 	t.Helper()
-	fm := fl.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(*observed).m
+	fm := fl.FinalModel(t, teatest.WithFinalTimeout(20*time.Second)).(*observed).m
 	return fm, ansi.Strip(fm.View().Content)
 }
 

@@ -43,6 +43,7 @@ type fakeBackend struct {
 	testErr   error
 	calls     []string
 	manualGot [2]string
+	gf        groupsFake
 }
 
 func (f *fakeBackend) record(call string) {

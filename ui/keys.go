@@ -28,6 +28,12 @@ type keyMap struct {
 	Rotate   key.Binding
 	Yes      key.Binding
 	No       key.Binding
+	Groups   key.Binding
+	Sync     key.Binding
+	Select   key.Binding
+	Search   key.Binding
+	Save     key.Binding
+	RunSync  key.Binding
 }
 
 func newKeyMap() *keyMap {
@@ -55,6 +61,12 @@ func newKeyMap() *keyMap {
 		Rotate:   key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "rotate secret")),
 		Yes:      key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "yes")),
 		No:       key.NewBinding(key.WithKeys("n", "esc"), key.WithHelp("n", "no")),
+		Groups:   key.NewBinding(key.WithKeys("g"), key.WithHelp("g", "pick groups")),
+		Sync:     key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "sync")),
+		Select:   key.NewBinding(key.WithKeys("space"), key.WithHelp("space", "select")),
+		Search:   key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "search")),
+		Save:     key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "save the pick")),
+		RunSync:  key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "run the sync")),
 	}
 }
 

@@ -26,6 +26,7 @@ const (
 	opTest
 	opReset
 	opRotate
+	opSync
 )
 
 // Intents: what a screen asks the root to do. Screens never call the

@@ -232,7 +232,7 @@ func (m *model) quit() tea.Cmd {
 	switch s := m.screen.(type) {
 	case *failure:
 		m.result = s.err
-	case *loading, *welcome, *dashboard, *handoff, *finish:
+	case *loading, *welcome, *dashboard, *handoff, *finish, *picker, *syncScreen:
 		// Nothing half done: the hand-off only shows what is already
 		// set up, and can be seen again with entrawiz status.
 		m.result = nil

@@ -139,24 +139,11 @@ func groupsListRun(ctx context.Context, f *factory, opts *groupsOptions) error {
 }
 
 func groupsPickRun(ctx context.Context, f *factory, opts *groupsOptions, ids []string) error {
-	cfg, dir, conn, g, err := appGraph(f, opts.Connection)
-	if err != nil {
-		return err
-	}
-	profile, err := savedProfile(conn)
-	if err != nil {
-		return fmt.Errorf("%w: %v", errNoProfile, err)
-	}
-	picked, err := steps.PickGroups(ctx, g, conn, profile, ids)
+	conn, picked, err := pickGroups(ctx, f, opts.Connection, ids)
 	if err != nil {
 		if graphapi.IsKind(err, graphapi.KindBadInput, graphapi.KindNotFound) {
 			return usageError{err}
 		}
-		return err
-	}
-	conn.Updated = f.now()
-	cfg.Put(*conn)
-	if err := store.SaveConfig(dir, cfg); err != nil {
 		return err
 	}
 	if opts.JSON {
@@ -166,6 +153,29 @@ func groupsPickRun(ctx context.Context, f *factory, opts *groupsOptions, ids []s
 		fmt.Fprintf(f.Out, "picked %s  %s\n", p.ID, p.DisplayName)
 	}
 	return nil
+}
+
+// pickGroups stores the groups picked for the named connection: the
+// headless `groups pick` and the wizard's picker both save through it.
+func pickGroups(ctx context.Context, f *factory, name string, ids []string) (*store.Connection, []steps.PickedGroup, error) {
+	cfg, dir, conn, g, err := appGraph(f, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	profile, err := savedProfile(conn)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %v", errNoProfile, err)
+	}
+	picked, err := steps.PickGroups(ctx, g, conn, profile, ids)
+	if err != nil {
+		return nil, nil, err
+	}
+	conn.Updated = f.now()
+	cfg.Put(*conn)
+	if err := store.SaveConfig(dir, cfg); err != nil {
+		return nil, nil, err
+	}
+	return conn, picked, nil
 }
 
 func writeJSON(f *factory, v any) error {

@@ -87,24 +87,39 @@ func syncRun(ctx context.Context, f *factory, opts *syncOptions) error {
 // allowShortIntervals lets tests loop quickly.
 func (f *factory) allowShortIntervals() bool { return f.ShortSyncIntervals }
 
-func syncOnce(ctx context.Context, f *factory, opts *syncOptions) error {
-	cfg, dir, conn, g, err := appGraph(f, opts.Connection)
+// syncConnection runs one sync of the named connection and records it on
+// the connection: the headless `sync` and the wizard's sync screen both
+// run through it. A nil conn means nothing ran.
+func syncConnection(ctx context.Context, f *factory, name string, opts *syncOptions, report func(steps.Event)) (*store.Connection, *steps.SyncResult, error) {
+	cfg, dir, conn, g, err := appGraph(f, name)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	profile, err := savedProfile(conn)
 	if err != nil {
-		return fmt.Errorf("%w: %v", errNoProfile, err)
+		return nil, nil, fmt.Errorf("%w: %v", errNoProfile, err)
 	}
 	groups := steps.PickedGroupIDs(conn)
 	if len(groups) == 0 {
-		return usageError{errors.New("no groups are picked: run `entrawiz groups list` and `entrawiz groups pick ID...` first")}
+		return nil, nil, usageError{errors.New("no groups are picked: run `entrawiz groups list` and `entrawiz groups pick ID...` first")}
 	}
 	db, err := store.OpenDirectory(dir)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	defer db.Close()
+	start := f.now()
+	res, syncErr := steps.SyncUsers(ctx, steps.SyncOptions{Graph: g, DB: db, Groups: groups, Spec: profile.Sync,
+		Full: opts.Full, DryRun: opts.DryRun, AllowMassDisable: opts.AllowMassDisable, Report: report, Now: f.Now})
+	steps.RecordSync(conn, start, res, syncErr)
+	cfg.Put(*conn)
+	if err := store.SaveConfig(dir, cfg); err != nil && syncErr == nil {
+		syncErr = err
+	}
+	return conn, res, syncErr
+}
+
+func syncOnce(ctx context.Context, f *factory, opts *syncOptions) error {
 	var report func(steps.Event)
 	if !opts.JSON {
 		report = func(ev steps.Event) {
@@ -113,13 +128,9 @@ func syncOnce(ctx context.Context, f *factory, opts *syncOptions) error {
 			}
 		}
 	}
-	start := f.now()
-	res, syncErr := steps.SyncUsers(ctx, steps.SyncOptions{Graph: g, DB: db, Groups: groups, Spec: profile.Sync,
-		Full: opts.Full, DryRun: opts.DryRun, AllowMassDisable: opts.AllowMassDisable, Report: report, Now: f.Now})
-	steps.RecordSync(conn, start, res, syncErr)
-	cfg.Put(*conn)
-	if err := store.SaveConfig(dir, cfg); err != nil && syncErr == nil {
-		syncErr = err
+	conn, res, syncErr := syncConnection(ctx, f, opts.Connection, opts, report)
+	if conn == nil {
+		return syncErr
 	}
 	var se *steps.SafetyError
 	if opts.JSON {

@@ -29,6 +29,9 @@ type wizardBackend struct {
 	env     *steps.Env
 	plan    *steps.Plan
 	conn    *store.Connection
+	// apps are the app-only Graph clients of the picker, by connection,
+	// so that a screen of member counts signs the app in once.
+	apps map[string]*graphapi.Client
 }
 
 var _ ui.Backend = (*wizardBackend)(nil)
@@ -304,4 +307,80 @@ func (w *wizardBackend) Rotate(ctx context.Context, connection string, report fu
 		w.mu.Unlock()
 	}
 	return res, err
+}
+
+// SearchGroups lists the tenant's groups as `groups list` does.
+func (w *wizardBackend) SearchGroups(ctx context.Context, connection string, q graphapi.GroupQuery) (*graphapi.GroupPage, error) {
+	g, err := w.appClient(connection)
+	if err != nil {
+		return nil, err
+	}
+	return g.SearchGroups(ctx, q)
+}
+
+// GroupCounts counts a group's members as `groups list` does, and the
+// groups nested in it as sync resolves them.
+func (w *wizardBackend) GroupCounts(ctx context.Context, connection, groupID string) (ui.GroupCounts, error) {
+	g, err := w.appClient(connection)
+	if err != nil {
+		return ui.GroupCounts{}, err
+	}
+	n, err := g.GroupMemberCount(ctx, groupID, true)
+	if err != nil {
+		return ui.GroupCounts{}, err
+	}
+	counts := ui.GroupCounts{Members: n, Nested: -1}
+	if sub, err := g.GroupSubgroups(ctx, groupID); err == nil {
+		counts.Nested = len(sub)
+	}
+	return counts, nil
+}
+
+// PickGroups saves the pick as `groups pick` does.
+func (w *wizardBackend) PickGroups(ctx context.Context, connection string, ids []string) ([]steps.PickedGroup, error) {
+	_, picked, err := pickGroups(ctx, w.f, connection, ids)
+	return picked, err
+}
+
+// Sync runs one sync as `sync` does.
+func (w *wizardBackend) Sync(ctx context.Context, connection string, req ui.SyncRequest, report func(steps.Event)) (*steps.SyncResult, error) {
+	_, res, err := syncConnection(ctx, w.f, connection, &syncOptions{Connection: connection, DryRun: req.DryRun, Full: req.Full,
+		AllowMassDisable: req.AllowMassDisable}, report)
+	return res, err
+}
+
+// SyncRuns reads the last runs from the directory database next to the
+// config (one database holds the runs of every connection).
+func (w *wizardBackend) SyncRuns(ctx context.Context, connection string, n int) ([]store.RunRecord, error) {
+	dir, err := w.f.configDir()
+	if err != nil {
+		return nil, err
+	}
+	db, err := store.OpenDirectory(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	return db.Runs(ctx, n)
+}
+
+// appClient is the connection's app-only Graph client, made once.
+func (w *wizardBackend) appClient(connection string) (*graphapi.Client, error) {
+	w.mu.Lock()
+	g := w.apps[connection]
+	w.mu.Unlock()
+	if g != nil {
+		return g, nil
+	}
+	_, _, _, g, err := appGraph(w.f, connection)
+	if err != nil {
+		return nil, err
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.apps == nil {
+		w.apps = map[string]*graphapi.Client{}
+	}
+	w.apps[connection] = g
+	return g, nil
 }
