@@ -204,6 +204,29 @@ func (f *factory) loadConfig() (*store.Config, string, error) {
 	return c, dir, err
 }
 
+// openConnection loads the config and picks the named connection, or the
+// only one.
+func (f *factory) openConnection(name string) (*store.Config, string, *store.Connection, error) {
+	cfg, dir, err := f.loadConfig()
+	if err != nil {
+		return nil, "", nil, err
+	}
+	conn, err := pickConnection(cfg, name)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	return cfg, dir, conn, nil
+}
+
+// saver returns the steps' Save: the connection is put into cfg and the
+// config written atomically to dir.
+func saver(cfg *store.Config, dir string) func(*store.Connection) error {
+	return func(c *store.Connection) error {
+		cfg.Put(*c)
+		return store.SaveConfig(dir, cfg)
+	}
+}
+
 // pickConnection returns the named connection, or the only one.
 func pickConnection(c *store.Config, name string) (*store.Connection, error) {
 	if name != "" {

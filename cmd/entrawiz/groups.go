@@ -64,21 +64,13 @@ with the client secret from the OS keyring.`,
 
 // appGraph loads a connection and makes its app-only Graph client.
 func appGraph(f *factory, name string) (*store.Config, string, *store.Connection, *graphapi.Client, error) {
-	cfg, dir, err := f.loadConfig()
+	cfg, dir, conn, err := f.openConnection(name)
 	if err != nil {
 		return nil, "", nil, nil, err
 	}
-	conn, err := pickConnection(cfg, name)
+	secret, _, err := steps.StoredSecret(f.Secrets(), conn)
 	if err != nil {
-		return nil, "", nil, nil, err
-	}
-	s := steps.ActiveSecret(conn)
-	if s == nil || s.KeyringName == "" {
-		return nil, "", nil, nil, errors.New("the connection has no stored client secret: run `entrawiz setup` or `entrawiz rotate`")
-	}
-	secret, err := f.Secrets().Get(s.KeyringName)
-	if err != nil {
-		return nil, "", nil, nil, fmt.Errorf("read the client secret from the keyring: %w", err)
+		return nil, "", nil, nil, fmt.Errorf("%w (run `entrawiz setup` or `entrawiz rotate`)", err)
 	}
 	cloud, err := f.cloud()
 	if err != nil {

@@ -41,11 +41,7 @@ enterprise app, consents and secrets.`,
 }
 
 func resetRun(ctx context.Context, f *factory, opts *resetOptions) error {
-	cfg, dir, err := f.loadConfig()
-	if err != nil {
-		return err
-	}
-	conn, err := pickConnection(cfg, opts.Connection)
+	cfg, dir, conn, err := f.openConnection(opts.Connection)
 	if err != nil {
 		return err
 	}

@@ -116,11 +116,7 @@ func rotateRun(ctx context.Context, f *factory, opts *rotateOptions) error {
 		}
 	}
 	ro.Finish, ro.CleanUp, ro.Remove = opts.Finish, opts.CleanUp, opts.Remove
-	cfg, dir, err := f.loadConfig()
-	if err != nil {
-		return err
-	}
-	conn, err := pickConnection(cfg, opts.Connection)
+	cfg, dir, conn, err := f.openConnection(opts.Connection)
 	if err != nil {
 		return err
 	}
@@ -182,7 +178,7 @@ func rotateConnection(ctx context.Context, f *factory, sess *session, cfg *store
 	env := &steps.Env{
 		Graph: sess.graph, Secrets: f.Secrets(), NewAppClient: f.newAppClient(conn.Tenant.ID),
 		Report: report, Now: f.Now, Backoff: f.Backoff,
-		Save: func(c *store.Connection) error { cfg.Put(*c); return store.SaveConfig(dir, cfg) },
+		Save: saver(cfg, dir),
 	}
 	run := &steps.Run{Env: env, Profile: profile, Conn: conn}
 	if deliverCmd != "" {

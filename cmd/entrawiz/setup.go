@@ -138,10 +138,7 @@ func setupRun(ctx context.Context, f *factory, opts *setupOptions) error {
 	env := &steps.Env{
 		Graph: sess.graph, Secrets: secrets, NewAppClient: f.newAppClient(sess.identity.TenantID),
 		Report: rep.report, Now: f.Now, Backoff: f.Backoff,
-		Save: func(c *store.Connection) error {
-			cfg.Put(*c)
-			return store.SaveConfig(dir, cfg)
-		},
+		Save: saver(cfg, dir),
 	}
 	fmt.Fprintln(f.ErrOut, "Reading the tenant…")
 	plan, err := steps.Preflight(ctx, env, profile, conn, sess.identity.UPN)
@@ -257,7 +254,7 @@ func manualRun(ctx context.Context, f *factory, opts *setupOptions, profile *ste
 	conn.Cloud, conn.LoginURL, conn.GraphURL = f.Global.Cloud, f.Global.LoginURL, f.Global.GraphURL
 	rep := newReporter(f.ErrOut, opts.JSON)
 	env := &steps.Env{Secrets: f.Secrets(), NewAppClient: f.newAppClient(opts.Tenant), Report: rep.report, Now: f.Now, Backoff: f.Backoff,
-		Save: func(c *store.Connection) error { cfg.Put(*c); return store.SaveConfig(dir, cfg) }}
+		Save: saver(cfg, dir)}
 	res, err := steps.ManualConnection(ctx, env, profile, conn, opts.ClientID, secret)
 	if err != nil {
 		return err

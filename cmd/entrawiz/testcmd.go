@@ -38,11 +38,7 @@ each of them. No admin sign-in is needed and nothing is written to the tenant.`,
 }
 
 func testRun(ctx context.Context, f *factory, opts *testOptions) error {
-	cfg, dir, err := f.loadConfig()
-	if err != nil {
-		return err
-	}
-	conn, err := pickConnection(cfg, opts.Connection)
+	cfg, dir, conn, err := f.openConnection(opts.Connection)
 	if err != nil {
 		return err
 	}
@@ -97,7 +93,7 @@ func testConnection(ctx context.Context, f *factory, cfg *store.Config, dir stri
 		return nil, fmt.Errorf("%w: %v", errNoProfile, err)
 	}
 	env := &steps.Env{Secrets: f.Secrets(), NewAppClient: f.newAppClient(conn.Tenant.ID), Report: report, Now: f.Now, Backoff: f.Backoff,
-		Save: func(c *store.Connection) error { cfg.Put(*c); return store.SaveConfig(dir, cfg) }}
+		Save: saver(cfg, dir)}
 	run := &steps.Run{Env: env, Profile: profile, Conn: conn}
 	var res *steps.TestResult
 	var testErr error

@@ -137,7 +137,7 @@ func (w *wizardBackend) signedIn(admin *graphapi.Admin, id graphapi.Identity) er
 	cfg, dir := w.cfg, w.dir
 	w.env = &steps.Env{Graph: sess.graph, Secrets: w.f.Secrets(), NewAppClient: w.f.newAppClient(id.TenantID),
 		Now: w.f.Now, Backoff: w.f.Backoff,
-		Save: func(c *store.Connection) error { cfg.Put(*c); return store.SaveConfig(dir, cfg) }}
+		Save: saver(cfg, dir)}
 	return nil
 }
 
@@ -199,7 +199,7 @@ func (w *wizardBackend) Manual(ctx context.Context, clientID, secret string, rep
 		conn = &cp
 	}
 	env := &steps.Env{Secrets: w.f.Secrets(), NewAppClient: w.f.newAppClient(tenant), Report: report, Now: w.f.Now, Backoff: w.f.Backoff,
-		Save: func(c *store.Connection) error { cfg.Put(*c); return store.SaveConfig(dir, cfg) }}
+		Save: saver(cfg, dir)}
 	if _, err := steps.ManualConnection(ctx, env, p, conn, clientID, secret); err != nil {
 		return err
 	}
@@ -224,11 +224,7 @@ func (w *wizardBackend) Handoff(reveal bool) ([]steps.HandoffValue, error) {
 }
 
 func (w *wizardBackend) Test(ctx context.Context, connection string, report func(steps.Event)) (*steps.TestResult, error) {
-	cfg, dir, err := w.f.loadConfig()
-	if err != nil {
-		return nil, err
-	}
-	conn, err := pickConnection(cfg, connection)
+	cfg, dir, conn, err := w.f.openConnection(connection)
 	if err != nil {
 		return nil, err
 	}
@@ -236,11 +232,7 @@ func (w *wizardBackend) Test(ctx context.Context, connection string, report func
 }
 
 func (w *wizardBackend) Reset(ctx context.Context, connection string) error {
-	cfg, dir, err := w.f.loadConfig()
-	if err != nil {
-		return err
-	}
-	conn, err := pickConnection(cfg, connection)
+	cfg, dir, conn, err := w.f.openConnection(connection)
 	if err != nil {
 		return err
 	}
@@ -258,11 +250,7 @@ func (w *wizardBackend) Reset(ctx context.Context, connection string) error {
 // the admin signs in (silently, or with a device code reported as an
 // event), and the old secret stays until `entrawiz rotate --finish`.
 func (w *wizardBackend) Rotate(ctx context.Context, connection string, report func(steps.Event)) (*steps.RotateResult, error) {
-	cfg, dir, err := w.f.loadConfig()
-	if err != nil {
-		return nil, err
-	}
-	conn, err := pickConnection(cfg, connection)
+	cfg, dir, conn, err := w.f.openConnection(connection)
 	if err != nil {
 		return nil, err
 	}
