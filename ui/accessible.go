@@ -205,66 +205,58 @@ func (a *accessible) setup() error {
 // may retry, do it by hand, or quit. It reports whether the manual path
 // was taken.
 func (a *accessible) signInAndRun(p *steps.Profile, tenant string) (bool, error) {
-	for {
-		err := a.signIn(p, tenant)
-		if err == nil {
-			break
+	if manual, err := a.retrying(p, "Sign-in failed", func() error { return a.signIn(p, tenant) }); manual || err != nil {
+		return manual, err
+	}
+	var plan *steps.Plan
+	manual, err := a.retrying(p, "Reading the tenant failed", func() error {
+		var err error
+		plan, err = a.b.Preflight(a.ctx)
+		return err
+	})
+	if manual || err != nil {
+		return manual, err
+	}
+	a.printPlan(plan)
+	if plan.Blocker != nil {
+		i, err := a.choose("This plan cannot be applied with this sign-in.", "Do the setup by hand in the portal", "Quit")
+		if err != nil {
+			return false, err
 		}
-		next, cerr := a.onFailure("Sign-in failed", err)
-		switch {
-		case cerr != nil:
-			return false, cerr
-		case next == "manual":
+		if i == 0 {
 			return true, a.manual(p)
-		case next == "quit":
-			return false, err
 		}
+		return false, plan.Blocker
 	}
-	for {
-		plan, err := a.b.Preflight(a.ctx)
-		if err != nil {
-			next, cerr := a.onFailure("Reading the tenant failed", err)
-			switch {
-			case cerr != nil:
-				return false, cerr
-			case next == "manual":
-				return true, a.manual(p)
-			case next == "quit":
-				return false, err
-			}
-			continue
-		}
-		a.printPlan(plan)
-		if plan.Blocker != nil {
-			i, err := a.choose("This plan cannot be applied with this sign-in.", "Do the setup by hand in the portal", "Quit")
-			if err != nil {
-				return false, err
-			}
-			if i == 0 {
-				return true, a.manual(p)
-			}
-			return false, plan.Blocker
-		}
-		ok, err := a.confirm("Apply this plan?")
-		if err != nil {
-			return false, err
-		}
-		if !ok {
-			return false, ErrQuit
-		}
-		break
+	ok, err := a.confirm("Apply this plan?")
+	if err != nil {
+		return false, err
 	}
+	if !ok {
+		return false, ErrQuit
+	}
+	return a.retrying(p, "", func() error { return a.b.Execute(a.ctx, a.report) })
+}
+
+// retrying runs op until it succeeds, asking after each failure whether to
+// try again, do the setup by hand, or quit. manual reports that the manual
+// path was taken (err is then its outcome). An empty title names the failed
+// step from the error.
+func (a *accessible) retrying(p *steps.Profile, title string, op func() error) (manual bool, err error) {
 	for {
-		err := a.b.Execute(a.ctx, a.report)
+		err := op()
 		if err == nil {
 			return false, nil
 		}
-		title := "The setup stopped"
-		var se *steps.StepError
-		if errors.As(err, &se) {
-			title = se.Title + " failed"
+		t := title
+		if t == "" {
+			t = "The setup stopped"
+			var se *steps.StepError
+			if errors.As(err, &se) {
+				t = se.Title + " failed"
+			}
 		}
-		next, cerr := a.onFailure(title, err)
+		next, cerr := a.onFailure(t, err)
 		switch {
 		case cerr != nil:
 			return false, cerr
