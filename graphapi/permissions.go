@@ -139,19 +139,13 @@ type AppRoleAssignment struct {
 // /servicePrincipals/{id}/appRoleAssignments).
 func (c *Client) AppRoleAssignments(ctx context.Context, principalSpID string) ([]AppRoleAssignment, error) {
 	b := c.sdk.ServicePrincipals().ByServicePrincipalId(principalSpID).AppRoleAssignments()
-	resp, err := b.Get(ctx, nil)
-	var out []AppRoleAssignment
-	for err == nil {
-		for _, a := range resp.GetValue() {
-			out = append(out, toAssignment(a))
+	out, err := allAssignments(ctx, func(ctx context.Context, next string) (models.AppRoleAssignmentCollectionResponseable, error) {
+		if next != "" {
+			return b.WithUrl(next).Get(ctx, nil)
 		}
-		next := deref(resp.GetOdataNextLink())
-		if next == "" {
-			return out, nil
-		}
-		resp, err = b.WithUrl(next).Get(ctx, nil)
-	}
-	return nil, wrap("list app role assignments", err)
+		return b.Get(ctx, nil)
+	})
+	return out, wrap("list app role assignments", err)
 }
 
 // AppRoleAssignedTo lists the principals granted app roles of a resource
@@ -159,19 +153,32 @@ func (c *Client) AppRoleAssignments(ctx context.Context, principalSpID string) (
 // app, the users and groups assigned to it.
 func (c *Client) AppRoleAssignedTo(ctx context.Context, resourceSpID string) ([]AppRoleAssignment, error) {
 	b := c.sdk.ServicePrincipals().ByServicePrincipalId(resourceSpID).AppRoleAssignedTo()
-	resp, err := b.Get(ctx, nil)
+	out, err := allAssignments(ctx, func(ctx context.Context, next string) (models.AppRoleAssignmentCollectionResponseable, error) {
+		if next != "" {
+			return b.WithUrl(next).Get(ctx, nil)
+		}
+		return b.Get(ctx, nil)
+	})
+	return out, wrap("list app role assignees", err)
+}
+
+// allAssignments follows nextLinks from the first page (next "") to the
+// last and converts every assignment.
+func allAssignments(ctx context.Context, get func(ctx context.Context, next string) (models.AppRoleAssignmentCollectionResponseable, error)) ([]AppRoleAssignment, error) {
 	var out []AppRoleAssignment
-	for err == nil {
+	next := ""
+	for {
+		resp, err := get(ctx, next)
+		if err != nil {
+			return nil, err
+		}
 		for _, a := range resp.GetValue() {
 			out = append(out, toAssignment(a))
 		}
-		next := deref(resp.GetOdataNextLink())
-		if next == "" {
+		if next = deref(resp.GetOdataNextLink()); next == "" {
 			return out, nil
 		}
-		resp, err = b.WithUrl(next).Get(ctx, nil)
 	}
-	return nil, wrap("list app role assignees", err)
 }
 
 // AssignAppRole grants one app role of resourceSpID to principalID (a
