@@ -32,6 +32,7 @@ type childJob struct {
 	Secret string   `json:"secret"`
 	Group  string   `json:"group"`
 	Dir    string   `json:"dir"`
+	Name   string   `json:"name"` // suffix of the profile and trace files
 }
 
 type childResult struct {
@@ -74,7 +75,7 @@ func runChild(job childJob) childResult {
 	}
 	defer db.Close()
 	if path := os.Getenv("ENTRAWIZ_SYNC_CPUPROFILE"); path != "" {
-		f, err := os.Create(path)
+		f, err := os.Create(path + "." + job.Name)
 		if err == nil {
 			pprof.StartCPUProfile(f)
 			defer pprof.StopCPUProfile()
@@ -112,9 +113,9 @@ func vmHWM() int {
 	return -1
 }
 
-func syncInChild(b *testing.B, h *syncTenant, group, dir string) childResult {
+func syncInChild(b *testing.B, h *syncTenant, name, group, dir string) childResult {
 	b.Helper()
-	job, _ := json.Marshal(childJob{Info: h.Info(), AppID: h.appID, Secret: h.secret, Group: group, Dir: dir})
+	job, _ := json.Marshal(childJob{Info: h.Info(), AppID: h.appID, Secret: h.secret, Group: group, Dir: dir, Name: name})
 	cmd := exec.Command(os.Args[0], "-test.run=^TestSyncChild$", "-test.count=1")
 	cmd.Env = append(os.Environ(), childEnv+"="+string(job))
 	var out bytes.Buffer
@@ -123,7 +124,7 @@ func syncInChild(b *testing.B, h *syncTenant, group, dir string) childResult {
 		b.Fatalf("child: %v\n%s", err, out.String())
 	}
 	if path := os.Getenv("ENTRAWIZ_SYNC_TRACE"); path != "" {
-		os.WriteFile(path, out.Bytes(), 0o644)
+		os.WriteFile(path+"."+name, out.Bytes(), 0o644)
 	}
 	for _, line := range strings.Split(out.String(), "\n") {
 		if rest, ok := strings.CutPrefix(line, "RESULT "); ok {
@@ -152,7 +153,7 @@ func BenchmarkSyncFull100k(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		dir := b.TempDir()
 		h.ResetRequests()
-		res := syncInChild(b, h, all, dir)
+		res := syncInChild(b, h, "full", all, dir)
 		req := float64(graphRequests(h.Server))
 		// How long the sim itself took per users page: the floor under
 		// the fetch phase, whatever the client does.
@@ -176,7 +177,7 @@ func BenchmarkSyncFull100k(b *testing.B) {
 
 		h.SetFaults(sim.Faults{Latency: 50 * time.Millisecond})
 		h.ResetRequests()
-		slow := syncInChild(b, h, all, b.TempDir())
+		slow := syncInChild(b, h, "latency", all, b.TempDir())
 		sreq := float64(graphRequests(h.Server))
 		h.SetFaults(sim.Faults{})
 		b.ReportMetric(slow.Seconds, "latency50ms-wall-s")

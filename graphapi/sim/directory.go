@@ -49,6 +49,7 @@ type directory struct {
 	tcMu    sync.Mutex
 	tcSeq   uint64
 	tcGroup string
+	tcCast  string
 	tcIDs   []string
 	tcAt    time.Time
 }

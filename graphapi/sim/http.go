@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"crypto/rand"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -134,9 +133,7 @@ func newUUID() string {
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	enc.Encode(v)
+	w.Write(append(appendJSON(nil, v), '\n'))
 }
 
 // writeGraphJSON writes a Graph success body with the OData content type
@@ -144,9 +141,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 func writeGraphJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8")
 	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	enc.Encode(v)
+	w.Write(append(appendJSON(nil, v), '\n'))
 }
 
 // writeGraphError writes the documented Graph error envelope; it always has a

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -80,7 +81,7 @@ func parseQuery(r *http.Request) (query, *queryErr) {
 // project keeps the selected properties (id always) or, without $select,
 // the defaults the caller passed in.
 func (q query) project(props map[string]any) map[string]any {
-	if len(q.sel) == 0 {
+	if len(q.sel) == 0 || q.selected(props) {
 		return props
 	}
 	out := map[string]any{}
@@ -102,6 +103,20 @@ func (q query) project(props map[string]any) map[string]any {
 		}
 	}
 	return out
+}
+
+// selected reports whether props holds only what project keeps, as a
+// render that honoured $select already returns.
+func (q query) selected(props map[string]any) bool {
+	for k := range props {
+		if k == "id" || strings.HasPrefix(k, "@odata.") {
+			continue
+		}
+		if !slices.ContainsFunc(q.sel, func(s string) bool { return strings.EqualFold(s, k) }) {
+			return false
+		}
+	}
+	return true
 }
 
 func encodeSkipToken(n int) string {

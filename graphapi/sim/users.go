@@ -75,15 +75,22 @@ func (u *user) render(sel []string) map[string]any {
 	out := make(map[string]any, len(names)+1)
 	out["id"] = u.ID
 	for _, n := range names {
-		for _, p := range userProps {
-			if strings.EqualFold(p, n) {
-				v, _ := u.get(p)
-				out[p] = v
-			}
+		if p, ok := userPropByLower[strings.ToLower(n)]; ok {
+			v, _ := u.get(p)
+			out[p] = v
 		}
 	}
 	return out
 }
+
+// userPropByLower maps a property name in lower case to its spelling.
+var userPropByLower = func() map[string]string {
+	m := make(map[string]string, len(userProps))
+	for _, p := range userProps {
+		m[strings.ToLower(p)] = p
+	}
+	return m
+}()
 
 var groupDefaults = []string{"id", "deletedDateTime", "classification", "createdDateTime", "creationOptions",
 	"description", "displayName", "expirationDateTime", "groupTypes", "isAssignableToRole", "mail", "mailEnabled",
@@ -363,22 +370,14 @@ func (c *gctx) groupMembers(g *group, transitive bool, rest []string) {
 		return false
 	}
 	if transitive {
-		ids = d.transitiveCached(g, visible)
+		ids = d.transitiveCached(g, cast, visible)
 	} else {
 		for _, m := range g.members {
 			if visible(m) {
 				ids = append(ids, m)
 			}
 		}
-	}
-	if cast != "" {
-		var kept []string
-		for _, id := range ids {
-			if _, isUser := d.usersByID[id]; isUser == (cast == "user") {
-				kept = append(kept, id)
-			}
-		}
-		ids = kept
+		ids = d.castTo(ids, cast)
 	}
 	if c.q.filter != nil || len(c.q.search) > 0 {
 		var kept []string
@@ -431,15 +430,32 @@ func (d *directory) getterFor(id string) getter {
 
 // transitiveCached walks g's members once per change of the directory; a
 // 100k-member group is paged without walking it again for every page.
-func (d *directory) transitiveCached(g *group, visible func(string) bool) []string {
+// The cast is applied before caching, so that each page of a cast walk
+// does not filter the whole member list again.
+func (d *directory) transitiveCached(g *group, cast string, visible func(string) bool) []string {
 	d.tcMu.Lock()
 	defer d.tcMu.Unlock()
-	if d.tcSeq == d.seq && d.tcGroup == g.ID && !d.tcAt.IsZero() && d.replicationSettled() {
+	if d.tcSeq == d.seq && d.tcGroup == g.ID && d.tcCast == cast && !d.tcAt.IsZero() && d.replicationSettled() {
 		return d.tcIDs
 	}
-	ids := d.transitiveMembers(g, visible)
-	d.tcSeq, d.tcGroup, d.tcIDs, d.tcAt = d.seq, g.ID, ids, d.now()
+	ids := d.castTo(d.transitiveMembers(g, visible), cast)
+	d.tcSeq, d.tcGroup, d.tcCast, d.tcIDs, d.tcAt = d.seq, g.ID, cast, ids, d.now()
 	return ids
+}
+
+// castTo keeps the users ("user") or the groups ("group") of ids; "" keeps
+// them all.
+func (d *directory) castTo(ids []string, cast string) []string {
+	if cast == "" {
+		return ids
+	}
+	var kept []string
+	for _, id := range ids {
+		if _, isUser := d.usersByID[id]; isUser == (cast == "user") {
+			kept = append(kept, id)
+		}
+	}
+	return kept
 }
 
 // replicationSettled reports whether no object is waiting to become visible,
