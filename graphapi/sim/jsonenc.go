@@ -15,6 +15,8 @@ import (
 // made it several times slower. Other types go through encoding/json.
 func appendJSON(buf []byte, v any) []byte {
 	switch v := v.(type) {
+	case rawJSON:
+		return append(buf, v...)
 	case nil:
 		return append(buf, "null"...)
 	case string:
@@ -56,6 +58,9 @@ func appendJSON(buf []byte, v any) []byte {
 	}
 	return append(buf, bytes.TrimSuffix(b.Bytes(), []byte("\n"))...)
 }
+
+// rawJSON is a value already encoded.
+type rawJSON []byte
 
 func appendJSONList[T any](buf []byte, list []T) []byte {
 	if list == nil {

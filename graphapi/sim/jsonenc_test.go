@@ -44,3 +44,30 @@ func FuzzAppendJSONString(f *testing.F) {
 		}
 	})
 }
+
+// A user member written straight to JSON is the same object memberRender
+// and $select projection give.
+func TestUserAppendJSONMatchesRender(t *testing.T) {
+	u := &user{ID: "u1", DisplayName: `Zoë "Z" O'Neil`, GivenName: "Zoë", Surname: "O'Neil", UPN: "zoe@contoso.example",
+		Mail: "zoe@contoso.example", JobTitle: "Engineer", Department: "R&D", Enabled: true}
+	for _, sel := range [][]string{
+		{"id", "displayName"},
+		{"userPrincipalName", "DISPLAYNAME", "displayName", "accountEnabled", "jobTitle", "department", "mail", "givenName", "surname"},
+		{"noSuchProperty", "businessPhones", "companyName"},
+	} {
+		want := query{sel: sel}.project(func() map[string]any {
+			m := u.render(sel)
+			m["@odata.type"] = "#microsoft.graph.user"
+			return m
+		}())
+		var got map[string]any
+		if err := json.Unmarshal(u.appendJSON(nil, sel), &got); err != nil {
+			t.Fatal(err)
+		}
+		wantJSON, _ := json.Marshal(want)
+		gotJSON, _ := json.Marshal(got)
+		if string(gotJSON) != string(wantJSON) {
+			t.Errorf("$select=%v:\n got %s\nwant %s", sel, gotJSON, wantJSON)
+		}
+	}
+}

@@ -143,16 +143,26 @@ func decodeSkipToken(t string) (int, bool) {
 // items; render produces item i of the matching items. The nextLink carries
 // every original query option plus $skiptoken.
 func (c *gctx) page(set string, total int, render func(i int) map[string]any) {
+	c.pageJSON(set, total, func(buf []byte, i int) []byte { return appendJSON(buf, c.q.project(render(i))) })
+}
+
+// pageJSON is page with items that append themselves as JSON, already
+// projected: a 999-user page without a map per user.
+func (c *gctx) pageJSON(set string, total int, appendItem func(buf []byte, i int) []byte) {
 	size := c.q.top
 	if size == 0 {
 		size = 100
 	}
 	start := min(c.q.skip, total)
 	end := min(start+size, total)
-	items := make([]map[string]any, 0, end-start)
+	items := rawJSON{'['}
 	for i := start; i < end; i++ {
-		items = append(items, c.q.project(render(i)))
+		if i > start {
+			items = append(items, ',')
+		}
+		items = appendItem(items, i)
 	}
+	items = append(items, ']')
 	out := map[string]any{"@odata.context": c.context(set)}
 	if c.q.count && start == 0 {
 		out["@odata.count"] = total

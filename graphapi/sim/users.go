@@ -3,6 +3,7 @@ package sim
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 )
@@ -410,12 +411,45 @@ func (c *gctx) groupMembers(g *group, transitive bool, rest []string) {
 	if cast != "" {
 		set = cast + "s"
 	}
+	if cast == "user" && len(c.q.sel) > 0 {
+		c.pageJSON(set, len(ids), func(buf []byte, i int) []byte {
+			d.mu.RLock()
+			defer d.mu.RUnlock()
+			if u := d.usersByID[ids[i]]; u != nil {
+				return u.appendJSON(buf, c.q.sel)
+			}
+			return appendJSON(buf, map[string]any{"id": ids[i]})
+		})
+		return
+	}
 	c.page(set, len(ids), func(i int) map[string]any {
 		d.mu.RLock()
 		defer d.mu.RUnlock()
 		m := d.memberRender(ids[i], c.q.sel)
 		return m
 	})
+}
+
+// appendJSON appends the user as a member with the selected properties,
+// as memberRender and project would give it, without building a map.
+func (u *user) appendJSON(buf []byte, sel []string) []byte {
+	buf = append(buf, `{"@odata.type":"#microsoft.graph.user","id":`...)
+	buf = appendJSONString(buf, u.ID)
+	var done [8]string
+	seen := done[:0]
+	for _, n := range sel {
+		p, ok := userPropByLower[strings.ToLower(n)]
+		if !ok || p == "id" || slices.Contains(seen, p) {
+			continue
+		}
+		seen = append(seen, p)
+		v, _ := u.get(p)
+		buf = append(buf, ',')
+		buf = appendJSONString(buf, p)
+		buf = append(buf, ':')
+		buf = appendJSON(buf, v)
+	}
+	return append(buf, '}')
 }
 
 func (d *directory) getterFor(id string) getter {
