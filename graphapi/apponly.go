@@ -33,6 +33,9 @@ type App struct {
 	cache  *memoryCache
 	scope  string
 	secret string
+	// mu makes concurrent first calls wait for one token request rather
+	// than each making its own.
+	mu sync.Mutex
 }
 
 // AppToken is what an app-only token says about the app: its roles are
@@ -82,6 +85,8 @@ func NewApp(opts AppOptions) (*App, error) {
 // AccessToken returns an app-only Graph token (cached by MSAL until it
 // nears expiry).
 func (a *App) AccessToken(ctx context.Context) (string, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	res, err := a.cca.AcquireTokenByCredential(ctx, []string{a.scope})
 	if err != nil {
 		return "", a.fail(err)

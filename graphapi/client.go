@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"sort"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/microsoft/kiota-abstractions-go/authentication"
@@ -45,6 +46,7 @@ type Client struct {
 	sdk     *msgraphsdk.GraphServiceClient
 	adapter *msgraphsdk.GraphRequestAdapter
 	cloud   Cloud
+	retried *atomic.Int64
 }
 
 // NewClient builds a Graph client for opts.Cloud.GraphURL.
@@ -67,6 +69,8 @@ func NewClient(opts ClientOptions) (*Client, error) {
 		parent = http.DefaultTransport
 	}
 	parent = opts.Tracer.Transport("graph", parent)
+	retried := new(atomic.Int64)
+	parent = &retryCounter{base: parent, n: retried}
 	maxRetries := opts.MaxRetries
 	if maxRetries <= 0 {
 		maxRetries = 5
@@ -87,7 +91,29 @@ func NewClient(opts ClientOptions) (*Client, error) {
 		return nil, err
 	}
 	adapter.SetBaseUrl(opts.Cloud.GraphURL)
-	return &Client{sdk: msgraphsdk.NewGraphServiceClient(adapter), adapter: adapter, cloud: opts.Cloud}, nil
+	return &Client{sdk: msgraphsdk.NewGraphServiceClient(adapter), adapter: adapter, cloud: opts.Cloud, retried: retried}, nil
+}
+
+// Retried is how many answers so far were the ones the SDK's retry handler
+// retries (429, 503, 504), for progress displays.
+func (c *Client) Retried() int64 { return c.retried.Load() }
+
+// retryCounter sits below the SDK's retry handler and counts the answers it
+// will retry.
+type retryCounter struct {
+	base http.RoundTripper
+	n    *atomic.Int64
+}
+
+func (t *retryCounter) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := t.base.RoundTrip(r)
+	if resp != nil {
+		switch resp.StatusCode {
+		case http.StatusTooManyRequests, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+			t.n.Add(1)
+		}
+	}
+	return resp, err
 }
 
 // SDK returns the underlying msgraph-sdk-go client for calls this package

@@ -1,6 +1,7 @@
 package graphapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"strings"
@@ -192,13 +193,14 @@ func (c *Client) GroupMemberCount(ctx context.Context, groupID string, transitiv
 // gets each page as it arrives, while the next page is being fetched, and
 // can stop the walk by returning an error.
 func (c *Client) GroupUsers(ctx context.Context, groupID string, q MemberQuery, onPage func([]User) error) error {
-	return c.GroupUserPages(ctx, groupID, q, func(users []User, _ string) error { return onPage(users) })
+	return c.GroupUserPages(ctx, groupID, q, func(p UserPage) error { return onPage(p.Users) })
 }
 
 // GroupUserPages is GroupUsers that also gives each page's next link (""
 // on the last page), so a caller can save where it stands and resume a
-// walk later with MemberQuery.NextLink.
-func (c *Client) GroupUserPages(ctx context.Context, groupID string, q MemberQuery, onPage func(users []User, next string) error) error {
+// walk later with MemberQuery.NextLink, and, on the first page, how many
+// users there are.
+func (c *Client) GroupUserPages(ctx context.Context, groupID string, q MemberQuery, onPage func(UserPage) error) error {
 	sel := q.Select
 	if sel == nil {
 		sel = DefaultUserSelect()
@@ -213,7 +215,13 @@ func (c *Client) GroupUserPages(ctx context.Context, groupID string, q MemberQue
 	// models: kiota builds a map of ~100 field deserializers for every
 	// user, which made decoding most of a 100k-user sync's CPU time.
 	errs := abs.ErrorMappings{"XXX": odataerrors.CreateODataErrorFromDiscriminatorValue}
-	fetch := func(ctx context.Context, link string) (userPage, string, error) {
+	// The next page is asked for as soon as a page's nextLink is found,
+	// and the page is decoded meanwhile: decoding 999 users is a tenth of
+	// a page's round trip.
+	fetch := func(ctx context.Context, link string) ([]byte, string, error) {
+		if link == "" {
+			link = q.NextLink
+		}
 		cfg := &groups.ItemTransitiveMembersGraphUserRequestBuilderGetRequestConfiguration{Headers: eventual()}
 		req := b
 		if link == "" {
@@ -223,13 +231,20 @@ func (c *Client) GroupUserPages(ctx context.Context, groupID string, q MemberQue
 		}
 		info, err := req.ToGetRequestInformation(ctx, cfg)
 		if err != nil {
-			return userPage{}, "", wrap("list group users", err)
+			return nil, "", wrap("list group users", err)
 		}
 		raw, err := c.adapter.SendPrimitive(ctx, info, "[]byte", errs)
 		if err != nil {
-			return userPage{}, "", wrap("list group users", err)
+			return nil, "", wrap("list group users", err)
 		}
 		body, _ := raw.([]byte)
+		next, err := nextLinkOf(body)
+		if err != nil {
+			return nil, "", badUserPage(err)
+		}
+		return body, next, nil
+	}
+	decode := func(body []byte) (UserPage, error) {
 		var resp struct {
 			Value []struct {
 				ID                string `json:"id"`
@@ -243,33 +258,56 @@ func (c *Client) GroupUserPages(ctx context.Context, groupID string, q MemberQue
 				AccountEnabled    *bool  `json:"accountEnabled"`
 			} `json:"value"`
 			NextLink string `json:"@odata.nextLink"`
+			Count    *int   `json:"@odata.count"`
 		}
 		if err := json.Unmarshal(body, &resp); err != nil {
-			return userPage{}, "", &Error{Kind: KindServer, Op: "list group users", Code: "BadResponse",
-				Message: "the answer is not the JSON Graph sends: " + err.Error(), Remedy: "Run the sync again; report this if it repeats."}
+			return UserPage{}, badUserPage(err)
 		}
 		page := make([]User, len(resp.Value))
 		for i, u := range resp.Value {
 			page[i] = User(u)
 		}
-		return userPage{page, resp.NextLink}, resp.NextLink, nil
+		return UserPage{Users: page, Next: resp.NextLink, Count: resp.Count}, nil
 	}
-	if q.NextLink != "" {
-		first := q.NextLink
-		inner := fetch
-		fetch = func(ctx context.Context, link string) (userPage, string, error) {
-			if link == "" {
-				link = first
-			}
-			return inner(ctx, link)
-		}
-	}
-	return stream(ctx, fetch, func(p userPage) error { return onPage(p.users, p.next) })
+	return streamDecoded(ctx, fetch, decode, onPage)
 }
 
-type userPage struct {
-	users []User
-	next  string
+func badUserPage(err error) error {
+	return &Error{Kind: KindServer, Op: "list group users", Code: "BadResponse",
+		Message: "the answer is not the JSON Graph sends: " + err.Error(), Remedy: "Run the sync again; report this if it repeats."}
+}
+
+// nextLinkOf finds a collection page's @odata.nextLink without decoding
+// the page. In JSON the bytes "@odata.nextLink" followed by a colon can
+// only be an object key (a quote inside a string is escaped), and the
+// users of a page without $expand have no such key, so the last one is
+// the page's.
+func nextLinkOf(body []byte) (string, error) {
+	const key = `"@odata.nextLink"`
+	for rest := body; ; {
+		i := bytes.LastIndex(rest, []byte(key))
+		if i < 0 {
+			return "", nil
+		}
+		after := bytes.TrimLeft(body[i+len(key):], " \t\r\n")
+		if len(after) == 0 || after[0] != ':' {
+			rest = rest[:i]
+			continue
+		}
+		var link string
+		dec := json.NewDecoder(bytes.NewReader(after[1:]))
+		if err := dec.Decode(&link); err != nil {
+			return "", err
+		}
+		return link, nil
+	}
+}
+
+// UserPage is one page of a group's users.
+type UserPage struct {
+	Users []User
+	Next  string // the next page's link; "" on the last page
+	Count *int   // the number of users in all pages, on the first page
 }
 
 func toGroup(g models.Groupable) Group {

@@ -33,6 +33,7 @@ func TestThrottlingIsRetried(t *testing.T) {
 			srv.SetFaults(tt.faults)
 			defer srv.SetFaults(sim.Faults{})
 			srv.ResetRequests()
+			retried0 := c.Retried()
 			start := time.Now()
 			for i := range 6 {
 				if _, err := c.Organization(ctx); err != nil {
@@ -44,6 +45,9 @@ func TestThrottlingIsRetried(t *testing.T) {
 			ok := countRequests(srv, func(r sim.LoggedRequest) bool { return r.Service == "graph" && r.Status == 200 })
 			if faulted < 1 || ok != 6 {
 				t.Fatalf("%d × %d, %d × 200", faulted, tt.status, ok)
+			}
+			if got := c.Retried() - retried0; got != int64(faulted) {
+				t.Errorf("the client counted %d retried answers, the tenant sent %d", got, faulted)
 			}
 			if min := time.Duration(int64(faulted)*tt.minWaitMs) * time.Millisecond; took < min {
 				t.Fatalf("%d retries took %s, Retry-After asks for at least %s", faulted, took, min)

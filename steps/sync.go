@@ -17,7 +17,7 @@ import (
 // SyncGraph is what a sync reads from Microsoft Graph with the app-only
 // token. *graphapi.Client implements it.
 type SyncGraph interface {
-	GroupUserPages(ctx context.Context, groupID string, q graphapi.MemberQuery, onPage func(users []graphapi.User, next string) error) error
+	GroupUserPages(ctx context.Context, groupID string, q graphapi.MemberQuery, onPage func(graphapi.UserPage) error) error
 	GroupSubgroups(ctx context.Context, groupID string) ([]string, error)
 	UsersByID(ctx context.Context, ids, sel []string) ([]graphapi.User, error)
 	UsersDelta(ctx context.Context, q graphapi.DeltaQuery, onPage func(graphapi.DeltaPage[graphapi.UserChange]) error) (string, error)
@@ -31,7 +31,7 @@ type SyncDB interface {
 	Staged(ctx context.Context) (*store.Stage, error)
 	BeginStage(ctx context.Context, st store.Stage) error
 	DiscardStage(ctx context.Context) error
-	StagePage(ctx context.Context, p store.StagePage) error
+	StagePage(ctx context.Context, p *store.StagePage) error
 	Trees(ctx context.Context, picked []string) (map[string][]string, error)
 	DirtyGroups(ctx context.Context, picked []string) ([]string, error)
 	MissingUsers(ctx context.Context) ([]string, error)
@@ -69,10 +69,22 @@ type SyncOptions struct {
 
 // SyncProgress is the live state of a run, carried by StepProgress events.
 type SyncProgress struct {
-	Phase string // links, users-delta, groups-delta, resolve, read-groups, apply
+	Phase string // links, users-delta, groups-delta, resolve, read-groups, apply, done
 	Pages int
 	Users int // users read so far
 	Group string
+	// Total is the number of users the groups being read hold (from
+	// @odata.count), 0 when unknown; it sizes a progress bar.
+	Total int
+	// The plan so far: what the run will do to the users read until now.
+	// A full run knows it page by page; users it will disable are only
+	// known once every page is read (phase apply). An incremental run
+	// knows it in phase apply. In phase done the counts are what was
+	// applied (or, dry, would be).
+	Created, Updated, Disabled, Unchanged int
+	// Retried is how many of the run's requests Graph throttled (429) or
+	// failed (503, 504) and were retried, so far.
+	Retried int
 }
 
 // SyncResult is how a run went.
@@ -119,6 +131,7 @@ func SyncUsers(ctx context.Context, o SyncOptions) (*SyncResult, error) {
 		return nil, errors.New("no groups are picked: run `entrawiz groups pick ID...` first")
 	}
 	s := &syncer{o: o, sel: syncSelect(o.Spec), start: o.now()}
+	s.retried0 = int64(s.retried())
 	set := GroupSetKey(o.Groups)
 	cur, err := o.DB.Cursor(ctx)
 	if err != nil {
@@ -202,13 +215,15 @@ func syncSelect(spec *SyncSpec) []string {
 }
 
 type syncer struct {
-	o     SyncOptions
-	st    *store.Stage
-	cur   store.SyncCursor
-	sel   []string
-	start time.Time
-	pages int
-	users int
+	o        SyncOptions
+	st       *store.Stage
+	cur      store.SyncCursor
+	sel      []string
+	start    time.Time
+	pages    int
+	users    int
+	total    int   // users the groups being read hold, when Graph counted them
+	retried0 int64 // the Graph client's retry count when the run began
 }
 
 func (s *syncer) begin(ctx context.Context, kind, set string) (*store.Stage, error) {
@@ -227,16 +242,28 @@ func (s *syncer) report(msg string) {
 	if s.st.Step == "read-groups" && s.st.Group < len(s.st.Dirty) {
 		group = s.st.Dirty[s.st.Group]
 	}
+	c := s.st.Planned
 	s.o.Report(Event{Step: "sync", Title: "Synchronize users", Kind: StepProgress, Message: msg,
-		Sync: &SyncProgress{Phase: s.st.Step, Pages: s.pages, Users: s.users, Group: group}})
+		Sync: &SyncProgress{Phase: s.st.Step, Pages: s.pages, Users: s.users, Group: group, Total: s.total, Retried: s.retried(),
+			Created: c.Created, Updated: c.Updated, Disabled: c.Disabled, Unchanged: c.Unchanged}})
+}
+
+// retried is how many requests of this run were retried, when the Graph
+// client counts them.
+func (s *syncer) retried() int {
+	if r, ok := s.o.Graph.(interface{ Retried() int64 }); ok {
+		return int(r.Retried() - s.retried0)
+	}
+	return 0
 }
 
 // commit stages a page with the run's new position, in one transaction.
 func (s *syncer) commit(ctx context.Context, p store.StagePage) error {
-	p.Stage = *s.st
-	if err := s.o.DB.StagePage(ctx, p); err != nil {
+	p.Stage, p.Now = *s.st, s.o.now()
+	if err := s.o.DB.StagePage(ctx, &p); err != nil {
 		return err
 	}
+	s.st.Planned = p.Stage.Planned
 	s.pages++
 	s.report(fmt.Sprintf("page %d: %d users read", s.pages, s.users))
 	if s.o.AfterPage != nil {
@@ -273,11 +300,14 @@ func (s *syncer) run(ctx context.Context) error {
 // links takes delta links before the full read, so that what changes
 // during it is reported again by the next run rather than lost.
 func (s *syncer) links(ctx context.Context) error {
+	groups := async(func() (string, error) {
+		return s.o.Graph.LatestDeltaLink(ctx, "groups", []string{"id", "displayName", "members"})
+	})
 	u, err := s.o.Graph.LatestDeltaLink(ctx, "users", s.sel)
-	if err != nil {
-		return err
+	g, gerr := groups()
+	if err == nil {
+		err = gerr
 	}
-	g, err := s.o.Graph.LatestDeltaLink(ctx, "groups", []string{"id", "displayName", "members"})
 	if err != nil {
 		return err
 	}
@@ -367,30 +397,35 @@ func (s *syncer) resolve(ctx context.Context) error {
 func (s *syncer) readGroups(ctx context.Context) error {
 	for s.st.Group < len(s.st.Dirty) {
 		g := s.st.Dirty[s.st.Group]
+		// The nested groups are read beside the first page of users and
+		// staged with it.
+		var subgroups func() ([]string, error)
 		if !s.st.Subgroups {
-			subs, err := s.o.Graph.GroupSubgroups(ctx, g)
-			if err != nil {
-				return err
-			}
-			page := store.StagePage{}
-			for _, sub := range subs {
-				page.Subgroups = append(page.Subgroups, store.Membership{GroupID: g, MemberID: sub})
-			}
-			s.st.Subgroups = true
-			if err := s.commit(ctx, page); err != nil {
-				return err
-			}
+			subgroups = async(func() ([]string, error) { return s.o.Graph.GroupSubgroups(ctx, g) })
 		}
 		q := graphapi.MemberQuery{Select: s.sel, NextLink: s.st.Link}
-		err := s.o.Graph.GroupUserPages(ctx, g, q, func(users []graphapi.User, next string) error {
-			page := store.StagePage{Users: make([]store.StagedUser, 0, len(users)), Members: make([]store.Membership, 0, len(users))}
-			for _, u := range users {
+		err := s.o.Graph.GroupUserPages(ctx, g, q, func(up graphapi.UserPage) error {
+			page := store.StagePage{Users: make([]store.StagedUser, 0, len(up.Users)), Members: make([]store.Membership, 0, len(up.Users))}
+			if subgroups != nil {
+				subs, err := subgroups()
+				if err != nil {
+					return err
+				}
+				for _, sub := range subs {
+					page.Subgroups = append(page.Subgroups, store.Membership{GroupID: g, MemberID: sub})
+				}
+				subgroups, s.st.Subgroups = nil, true
+			}
+			for _, u := range up.Users {
 				page.Users = append(page.Users, stagedUser(u))
 				page.Members = append(page.Members, store.Membership{GroupID: g, MemberID: u.ID})
 			}
-			s.users += len(users)
-			s.st.Link = next
-			if next == "" {
+			if up.Count != nil {
+				s.total = s.users + *up.Count
+			}
+			s.users += len(up.Users)
+			s.st.Link = up.Next
+			if up.Next == "" {
 				s.st.Group++
 				s.st.Subgroups = false
 			}
@@ -453,9 +488,29 @@ func (s *syncer) reconcile(ctx context.Context, res *SyncResult) (*store.SyncPla
 	if s.o.DryRun {
 		verb = "previewed (nothing written)"
 	}
+	s.st.Step = "done"
+	s.st.Planned = store.PlanCounts{Created: plan.Created, Updated: plan.Updated, Disabled: plan.Disabled + plan.Deleted, Unchanged: plan.Unchanged}
 	s.report(fmt.Sprintf("%s: %d created, %d updated, %d disabled, %d deleted, %d unchanged", verb,
 		plan.Created, plan.Updated, plan.Disabled, plan.Deleted, plan.Unchanged))
 	return plan, nil
+}
+
+// async runs fn in a goroutine; the function it returns waits for fn's
+// result.
+func async[T any](fn func() (T, error)) func() (T, error) {
+	type result struct {
+		v   T
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		v, err := fn()
+		ch <- result{v, err}
+	}()
+	return func() (T, error) {
+		r := <-ch
+		return r.v, r.err
+	}
 }
 
 func stagedUser(u graphapi.User) store.StagedUser {

@@ -3,6 +3,7 @@ package steps_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -90,10 +91,11 @@ func TestSyncResumesAfterCrash(t *testing.T) {
 	h := newSyncTenant(t, sim.Options{Users: 2500, Groups: 4})
 	picked := []string{h.group(t, "All Users")}
 	crash := errors.New("crash")
-	// Pages: 1 delta links, 2 nested groups, 3.. users (999 a page).
+	// Pages: 1 delta links, 2.. users (999 a page; the nested groups
+	// with the first).
 	_, err := h.sync(picked, func(o *steps.SyncOptions) {
 		o.AfterPage = func(n int) error {
-			if n == 4 {
+			if n == 3 {
 				return crash
 			}
 			return nil
@@ -243,4 +245,115 @@ func TestSyncDryRunWritesNothing(t *testing.T) {
 	}
 	h.mustSync(t, picked, func(o *steps.SyncOptions) { o.AllowMassDisable = true })
 	h.assertTruth(t, picked)
+}
+
+// A full run reports its plan page by page: the counters only grow, the
+// bar's total is the group's member count, and the last event is the
+// applied plan. A throttled request shows in the retried count.
+func TestSyncReportsLiveCounters(t *testing.T) {
+	h := newSyncTenant(t, sim.Options{Users: 2500, Groups: 4})
+	all := h.group(t, "All Users")
+	h.SetFaults(sim.Faults{ThrottleEvery: 5, RetryAfter: 10 * time.Millisecond})
+	var events []steps.SyncProgress
+	res := h.mustSync(t, []string{all}, func(o *steps.SyncOptions) {
+		o.Report = func(ev steps.Event) {
+			if ev.Sync != nil {
+				events = append(events, *ev.Sync)
+			}
+		}
+	})
+	h.SetFaults(sim.Faults{})
+	var prev steps.SyncProgress
+	pages := 0
+	for _, e := range events {
+		if e.Created < prev.Created || e.Users < prev.Users || e.Retried < prev.Retried {
+			t.Fatalf("counters went back: %+v after %+v", e, prev)
+		}
+		if e.Phase == "read-groups" && e.Users > 0 {
+			pages++
+			if e.Total != 2502 || e.Created != e.Users {
+				t.Errorf("mid-run: %+v, want 2502 in all, every user read planned as a create", e)
+			}
+		}
+		prev = e
+	}
+	last := events[len(events)-1]
+	p := res.Plan
+	if pages < 3 || last.Phase != "done" || last.Created != p.Created || last.Disabled != p.Disabled || last.Unchanged != p.Unchanged {
+		t.Fatalf("%d pages; last event %+v, plan %+v", pages, last, p)
+	}
+	if throttled := countStatus(h.Server, 429); last.Retried == 0 || last.Retried != throttled {
+		t.Errorf("retried %d, the tenant throttled %d", last.Retried, throttled)
+	}
+}
+
+func countStatus(srv *sim.Server, status int) int {
+	n := 0
+	for _, r := range srv.Requests() {
+		if r.Status == status {
+			n++
+		}
+	}
+	return n
+}
+
+// A full run over a synced database plans what the incremental run plans
+// for the same changes, and leaves the same rows: the two planners are
+// two ways to the same answer.
+func TestFullRunAgreesWithIncrementalRun(t *testing.T) {
+	h := newSyncTenant(t, sim.Options{Users: 200, Groups: 10})
+	sales, legal, finance := h.group(t, "Sales Team 1"), h.group(t, "Legal Team 5"), h.group(t, "Finance Team 4")
+	picked := []string{sales, legal}
+	both := genUser(h, 10)
+	must(t, h.AddMember(legal, both))
+	fullDB, err := store.OpenDirectory(t.TempDir())
+	must(t, err)
+	defer fullDB.Close()
+	onFullDB := func(o *steps.SyncOptions) { o.DB, o.Full = fullDB, true }
+	h.mustSync(t, picked, nil)
+	h.mustSync(t, picked, onFullDB)
+
+	newcomer := h.CreateUser("Nia Newcomer")
+	must(t, h.AddMember(sales, newcomer))
+	must(t, h.AddMember(sales, genUser(h, 1)))
+	must(t, h.RemoveMember(sales, genUser(h, 20)))
+	must(t, h.AddMember(finance, genUser(h, 11)))
+	must(t, h.DisableUser(genUser(h, 14)))
+	must(t, h.DeleteUser(genUser(h, 13)))
+	must(t, h.RenameUser(genUser(h, 30), "Renamed R"))
+	must(t, h.RemoveMember(legal, both))
+
+	at := time.Now()
+	now := func(o *steps.SyncOptions) { o.Now = func() time.Time { return at } }
+	inc := h.mustSync(t, picked, now)
+	full := h.mustSync(t, picked, func(o *steps.SyncOptions) { onFullDB(o); now(o) })
+	if inc.Kind != "incremental" || full.Kind != "full" {
+		t.Fatalf("kinds: %s and %s", inc.Kind, full.Kind)
+	}
+	ip, fp := inc.Plan, full.Plan
+	if ip.Created != fp.Created || ip.Updated != fp.Updated || ip.Disabled != fp.Disabled || ip.ActiveBefore != fp.ActiveBefore ||
+		!slices.Equal(ip.Changes, fp.Changes) {
+		t.Errorf("plans differ:\nincremental %+v\nfull        %+v", ip, fp)
+	}
+	h.assertTruth(t, picked)
+	rows := func(db *store.DirDB) []store.DirUser {
+		var out []store.DirUser
+		must(t, db.EachUser(context.Background(), func(u store.DirUser) error { out = append(out, u); return nil }))
+		return out
+	}
+	a, b := rows(h.db), rows(fullDB)
+	if len(a) != len(b) {
+		t.Fatalf("%d users after the incremental run, %d after the full run", len(a), len(b))
+	}
+	for i := range a {
+		if a[i].ID != b[i].ID || a[i].State != b[i].State || a[i].DisplayName != b[i].DisplayName ||
+			(a[i].DisabledAt == nil) != (b[i].DisabledAt == nil) {
+			t.Errorf("user %d differs:\nincremental %+v\nfull        %+v", i, a[i], b[i])
+		}
+	}
+	am, _ := h.db.Memberships(context.Background())
+	bm, _ := fullDB.Memberships(context.Background())
+	if !slices.Equal(am, bm) {
+		t.Errorf("memberships differ: %d and %d", len(am), len(bm))
+	}
 }

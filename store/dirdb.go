@@ -47,12 +47,20 @@ type Membership struct {
 	MemberID string
 }
 
-const schema = `
-CREATE TABLE IF NOT EXISTS users (
+// usersTable is the users table's definition. A full run builds the next
+// users table (next_users) page by page while it reads, and applying the
+// run swaps it in, so the apply does not write 100k rows at the end.
+// plan is what the full run that wrote the row planned for the user
+// (create, update, disable, unchanged or none).
+const usersTable = ` (
 	id TEXT PRIMARY KEY, upn TEXT NOT NULL DEFAULT '', display_name TEXT NOT NULL DEFAULT '',
 	given_name TEXT NOT NULL DEFAULT '', surname TEXT NOT NULL DEFAULT '', mail TEXT NOT NULL DEFAULT '',
 	job_title TEXT NOT NULL DEFAULT '', department TEXT NOT NULL DEFAULT '', account_enabled INTEGER NOT NULL DEFAULT 1,
-	state TEXT NOT NULL, disabled_at INTEGER, updated_at INTEGER NOT NULL);
+	state TEXT NOT NULL, disabled_at INTEGER, updated_at INTEGER NOT NULL, plan TEXT NOT NULL DEFAULT '')`
+
+const schema = `
+CREATE TABLE IF NOT EXISTS users` + usersTable + `;
+CREATE TABLE IF NOT EXISTS next_users` + usersTable + `;
 CREATE TABLE IF NOT EXISTS groups (id TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS subgroups (group_id TEXT NOT NULL, sub_id TEXT NOT NULL, PRIMARY KEY (group_id, sub_id)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS memberships (group_id TEXT NOT NULL, user_id TEXT NOT NULL, PRIMARY KEY (group_id, user_id)) WITHOUT ROWID;
@@ -93,7 +101,7 @@ func OpenDirectory(dir string) (*DirDB, error) {
 	if err := os.Chmod(path, 0o600); err != nil {
 		return nil, fmt.Errorf("open directory database: %w", err)
 	}
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(0)&_pragma=temp_store(MEMORY)&_pragma=cache_size(-16384)")
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=page_size(65536)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(0)&_pragma=temp_store(MEMORY)&_pragma=cache_size(-16384)")
 	if err != nil {
 		return nil, fmt.Errorf("open directory database: %w", err)
 	}
@@ -104,7 +112,24 @@ func OpenDirectory(dir string) (*DirDB, error) {
 		db.Close()
 		return nil, fmt.Errorf("open directory database %s: %w", path, err)
 	}
+	if err := migrate(db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open directory database %s: %w", path, err)
+	}
 	return &DirDB{db: db}, nil
+}
+
+// migrate brings a database made by an earlier version up to the schema.
+func migrate(db *sql.DB) error {
+	var n int
+	if err := db.QueryRow(`SELECT count(*) FROM pragma_table_info('users') WHERE name = 'plan'`).Scan(&n); err != nil {
+		return err
+	}
+	if n == 0 {
+		_, err := db.Exec(`ALTER TABLE users ADD COLUMN plan TEXT NOT NULL DEFAULT ''`)
+		return err
+	}
+	return nil
 }
 
 // Close closes the database.
@@ -151,6 +176,30 @@ type Stage struct {
 	// The links this run saves when it is applied.
 	UsersDelta  string `json:"usersDelta,omitempty"`
 	GroupsDelta string `json:"groupsDelta,omitempty"`
+	// Planned counts what a full run plans for the users it has read so
+	// far, kept with the pages so that a resumed run goes on counting.
+	Planned PlanCounts `json:"planned"`
+}
+
+// PlanCounts counts users by what a run does to them.
+type PlanCounts struct {
+	Created   int `json:"created"`
+	Updated   int `json:"updated"`
+	Disabled  int `json:"disabled"`
+	Unchanged int `json:"unchanged"`
+}
+
+func (c *PlanCounts) add(action string) {
+	switch action {
+	case "create":
+		c.Created++
+	case "update":
+		c.Updated++
+	case "disable":
+		c.Disabled++
+	case "unchanged":
+		c.Unchanged++
+	}
 }
 
 // StagedUser is a user read from Graph in this run. Removed is the
@@ -175,6 +224,7 @@ type StagePage struct {
 	Subgroups []Membership // nested groups of a picked group
 	Changes   []MemberChange
 	Stage     Stage
+	Now       time.Time // when the page was read: a full run's change times
 }
 
 // Staged returns the unfinished run, or nil.
@@ -210,7 +260,7 @@ func (d *DirDB) DiscardStage(ctx context.Context) error {
 }
 
 func clearStage(ctx context.Context, tx *sql.Tx) error {
-	for _, t := range []string{"stage", "stage_users", "stage_members", "stage_subgroups", "stage_changes"} {
+	for _, t := range []string{"stage", "stage_users", "stage_members", "stage_subgroups", "stage_changes", "next_users"} {
 		if _, err := tx.ExecContext(ctx, "DELETE FROM "+t); err != nil {
 			return err
 		}
@@ -228,8 +278,16 @@ func putStage(ctx context.Context, tx *sql.Tx, st Stage) error {
 }
 
 // StagePage writes one page and the run's new position in one transaction.
-func (d *DirDB) StagePage(ctx context.Context, p StagePage) error {
+// In a full run it plans each user of the page at once, into the next users
+// table, and adds them to p.Stage.Planned.
+func (d *DirDB) StagePage(ctx context.Context, p *StagePage) error {
 	return d.tx(ctx, "save a page", func(tx *sql.Tx) error {
+		if p.Stage.Kind == "full" {
+			if err := planPage(ctx, tx, p); err != nil {
+				return err
+			}
+			p.Users = nil
+		}
 		err := insertRows(ctx, tx, `INSERT OR REPLACE INTO stage_users (id, upn, display_name, given_name, surname, mail,
 			job_title, department, account_enabled, removed)`, 10, len(p.Users), func(i int, a []any) []any {
 			u := &p.Users[i]
@@ -255,6 +313,109 @@ func (d *DirDB) StagePage(ctx context.Context, p StagePage) error {
 		}
 		return putStage(ctx, tx, p.Stage)
 	})
+}
+
+// planPage writes the users of a full run's page to next_users as they will
+// be once the run is applied: every user read is in a picked group, so it
+// is wanted active unless disabled in Entra. A user read before (in
+// another picked group) is left as planned then.
+func planPage(ctx context.Context, tx *sql.Tx, p *StagePage) error {
+	if len(p.Users) == 0 {
+		return nil
+	}
+	ids := make([]string, len(p.Users))
+	for i, u := range p.Users {
+		ids[i] = u.ID
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT j.key, n.id IS NOT NULL, u.id IS NOT NULL, coalesce(u.upn, ''),
+		coalesce(u.display_name, ''), coalesce(u.given_name, ''), coalesce(u.surname, ''), coalesce(u.mail, ''),
+		coalesce(u.job_title, ''), coalesce(u.department, ''), coalesce(u.account_enabled, 0), coalesce(u.state, ''),
+		u.disabled_at, coalesce(u.updated_at, 0)
+		FROM json_each(?) j LEFT JOIN next_users n ON n.id = j.value LEFT JOIN users u ON u.id = j.value`, jsonList(ids))
+	if err != nil {
+		return err
+	}
+	type old struct {
+		planned, exists bool
+		u               StagedUser
+		state           string
+		disabledAt      sql.NullInt64
+		updatedAt       int64
+	}
+	olds := make([]old, len(p.Users))
+	for rows.Next() {
+		var i int
+		var o old
+		if err := rows.Scan(&i, &o.planned, &o.exists, &o.u.UserPrincipalName, &o.u.DisplayName, &o.u.GivenName, &o.u.Surname,
+			&o.u.Mail, &o.u.JobTitle, &o.u.Department, &o.u.AccountEnabled, &o.state, &o.disabledAt, &o.updatedAt); err != nil {
+			rows.Close()
+			return err
+		}
+		olds[i] = o
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	now := p.Now.UnixMilli()
+	type next struct {
+		u          *StagedUser
+		state      string
+		disabledAt any
+		updatedAt  int64
+		plan       string
+	}
+	nexts := make([]next, 0, len(p.Users))
+	seen := make(map[string]bool, len(p.Users))
+	for i := range p.Users {
+		u, o := &p.Users[i], olds[i]
+		if o.planned || seen[u.ID] {
+			continue
+		}
+		seen[u.ID] = true
+		want := "disabled"
+		if u.AccountEnabled {
+			want = "active"
+		}
+		o.u.ID = u.ID
+		n := next{u: u, state: want, updatedAt: now}
+		if want != "active" {
+			n.disabledAt = now
+		}
+		switch {
+		case !o.exists:
+			n.plan = "create"
+		case o.state == "active" && want != "active":
+			n.plan = "disable"
+		case o.state != "active" && want == "active":
+			n.plan = "update"
+		case o.u.UserPrincipalName != u.UserPrincipalName || o.u.DisplayName != u.DisplayName || o.u.GivenName != u.GivenName ||
+			o.u.Surname != u.Surname || o.u.Mail != u.Mail || o.u.JobTitle != u.JobTitle || o.u.Department != u.Department ||
+			o.u.AccountEnabled != u.AccountEnabled:
+			n.plan = "update"
+			if o.state == want {
+				n.disabledAt = nullable(o.disabledAt)
+			}
+		default:
+			// Unchanged: the stored row as it is.
+			n = next{u: &o.u, state: o.state, disabledAt: nullable(o.disabledAt), updatedAt: o.updatedAt, plan: "unchanged"}
+		}
+		p.Stage.Planned.add(n.plan)
+		nexts = append(nexts, n)
+	}
+	return insertRows(ctx, tx, `INSERT INTO next_users (id, upn, display_name, given_name, surname, mail, job_title,
+		department, account_enabled, state, disabled_at, updated_at, plan)`, 13, len(nexts), func(i int, a []any) []any {
+		n := &nexts[i]
+		return append(a, n.u.ID, n.u.UserPrincipalName, n.u.DisplayName, n.u.GivenName, n.u.Surname, n.u.Mail,
+			n.u.JobTitle, n.u.Department, n.u.AccountEnabled, n.state, n.disabledAt, n.updatedAt, n.plan)
+	})
+}
+
+func nullable(v sql.NullInt64) any {
+	if v.Valid {
+		return v.Int64
+	}
+	return nil
 }
 
 func insertPairs(ctx context.Context, tx *sql.Tx, table string, pairs []Membership) error {

@@ -50,10 +50,15 @@ func TestStagePageIsResumable(t *testing.T) {
 		members[i] = Membership{GroupID: "g", MemberID: users[i].ID}
 	}
 	st.Link = "next-page"
-	// The same page twice (a resumed run fetching it again) stays one copy.
+	// The same page twice (a resumed run fetching it again) stays one copy,
+	// planned and counted once.
 	for range 2 {
-		if err := db.StagePage(ctx, StagePage{Users: users, Members: members, Stage: st}); err != nil {
+		p := &StagePage{Users: users, Members: members, Stage: st}
+		if err := db.StagePage(ctx, p); err != nil {
 			t.Fatal(err)
+		}
+		if st = p.Stage; st.Planned.Created != 250 {
+			t.Fatalf("planned %+v, want 250 creates", st.Planned)
 		}
 	}
 	got, err := db.Staged(ctx)
@@ -61,7 +66,7 @@ func TestStagePageIsResumable(t *testing.T) {
 		t.Fatalf("staged: %+v %v", got, err)
 	}
 	got.Step = "ready"
-	if err := db.StagePage(ctx, StagePage{Stage: *got}); err != nil {
+	if err := db.StagePage(ctx, &StagePage{Stage: *got}); err != nil {
 		t.Fatal(err)
 	}
 	plan, err := db.Reconcile(ctx, ReconcileOptions{})

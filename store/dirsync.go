@@ -57,7 +57,17 @@ func (d *DirDB) Reconcile(ctx context.Context, opts ReconcileOptions) (*SyncPlan
 	if err != nil {
 		return nil, err
 	}
-	plan, err := planRun(ctx, tx, st, opts)
+	plan, apply := planRun, applyRun
+	if st.Kind == "full" {
+		plan, apply = planFull, applyFull
+	}
+	return d.reconcile(ctx, tx, st, opts, plan, apply)
+}
+
+func (d *DirDB) reconcile(ctx context.Context, tx *sql.Tx, st *Stage, opts ReconcileOptions,
+	planFn func(context.Context, *sql.Tx, *Stage, ReconcileOptions) (*SyncPlan, error),
+	applyFn func(context.Context, *sql.Tx, *Stage, ReconcileOptions, *SyncPlan) error) (*SyncPlan, error) {
+	plan, err := planFn(ctx, tx, st, opts)
 	if err != nil {
 		return nil, fmt.Errorf("plan the run: %w", err)
 	}
@@ -71,13 +81,157 @@ func (d *DirDB) Reconcile(ctx context.Context, opts ReconcileOptions) (*SyncPlan
 		tx.Rollback()
 		return plan, d.DiscardStage(ctx)
 	}
-	if err := applyRun(ctx, tx, st, opts, plan); err != nil {
+	if err := applyFn(ctx, tx, st, opts, plan); err != nil {
 		return nil, fmt.Errorf("apply the run: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("apply the run: %w", err)
 	}
 	return plan, nil
+}
+
+// planFull finishes a full run's plan. The pages planned every user read,
+// into next_users; what is left are the stored users no picked group holds
+// any more.
+func planFull(ctx context.Context, tx *sql.Tx, st *Stage, opts ReconcileOptions) (*SyncPlan, error) {
+	// Users not read: disabled if active; counted as unchanged if they
+	// were in a picked group, as the incremental planner counts them.
+	rows, err := tx.QueryContext(ctx, `INSERT INTO next_users (id, upn, display_name, given_name, surname, mail, job_title,
+		department, account_enabled, state, disabled_at, updated_at, plan)
+		SELECT u.id, u.upn, u.display_name, u.given_name, u.surname, u.mail, u.job_title, u.department, u.account_enabled,
+		CASE u.state WHEN 'active' THEN 'disabled' ELSE u.state END,
+		CASE u.state WHEN 'active' THEN ?1 ELSE u.disabled_at END,
+		CASE u.state WHEN 'active' THEN ?1 ELSE u.updated_at END,
+		CASE WHEN u.state = 'active' THEN 'disable'
+			WHEN EXISTS (SELECT 1 FROM memberships m WHERE m.user_id = u.id) THEN 'unchanged' ELSE 'none' END
+		FROM users u WHERE NOT EXISTS (SELECT 1 FROM next_users n WHERE n.id = u.id)
+		RETURNING plan`, opts.Now.UnixMilli())
+	if err != nil {
+		return nil, err
+	}
+	var unread PlanCounts
+	for rows.Next() {
+		var a string
+		if err := rows.Scan(&a); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		unread.add(a)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	plan := &SyncPlan{}
+	c := st.Planned
+	plan.Created, plan.Updated = c.Created, c.Updated
+	plan.Disabled, plan.Unchanged = c.Disabled+unread.Disabled, c.Unchanged+unread.Unchanged
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE state = 'active'`).Scan(&plan.ActiveBefore); err != nil {
+		return nil, err
+	}
+	if err := countExpired(ctx, tx, opts, plan); err != nil {
+		return nil, err
+	}
+	if err := listChanges(ctx, tx, plan, opts.ListLimit, `SELECT id, upn, display_name FROM next_users WHERE plan = ? ORDER BY id LIMIT ?`); err != nil {
+		return nil, err
+	}
+	return plan, nil
+}
+
+// applyFull applies a full run by swapping next_users in for users, so the
+// users read are not written a second time.
+func applyFull(ctx context.Context, tx *sql.Tx, st *Stage, opts ReconcileOptions, plan *SyncPlan) error {
+	cur, _ := json.Marshal(SyncCursor{GroupSet: st.GroupSet, UsersDelta: st.UsersDelta, GroupsDelta: st.GroupsDelta})
+	stmts := []struct {
+		q    string
+		args []any
+	}{
+		{`DROP TABLE users`, nil},
+		{`ALTER TABLE next_users RENAME TO users`, nil},
+		{`CREATE TABLE next_users` + usersTable, nil},
+		{`DELETE FROM memberships`, nil},
+		{`INSERT INTO memberships SELECT group_id, user_id FROM stage_members`, nil},
+		{`DELETE FROM subgroups`, nil},
+		{`INSERT OR IGNORE INTO subgroups SELECT group_id, sub_id FROM stage_subgroups`, nil},
+		{`DELETE FROM groups`, nil},
+		{`INSERT INTO groups SELECT value FROM json_each(?)`, []any{jsonList(st.Groups)}},
+		{`INSERT OR REPLACE INTO sync_state (key, value) VALUES ('cursor', ?)`, []any{string(cur)}},
+	}
+	for _, s := range stmts {
+		if _, err := tx.ExecContext(ctx, s.q, s.args...); err != nil {
+			return err
+		}
+	}
+	if err := deleteExpired(ctx, tx, opts, plan); err != nil {
+		return err
+	}
+	return clearStage(ctx, tx)
+}
+
+// countExpired counts the users the run will mark deleted, when the
+// profile asks for deletion: those disabled more than its days ago, and,
+// with no days of grace, those the run disables.
+func countExpired(ctx context.Context, tx *sql.Tx, opts ReconcileOptions, plan *SyncPlan) error {
+	if opts.OnRemoval != "delete" {
+		return nil
+	}
+	cutoff := opts.Now.Add(-time.Duration(opts.DeleteAfterDays) * 24 * time.Hour).UnixMilli()
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE state = 'disabled' AND disabled_at <= ?`, cutoff).Scan(&plan.Deleted); err != nil {
+		return err
+	}
+	if opts.DeleteAfterDays == 0 {
+		plan.Deleted += plan.Disabled
+	}
+	return nil
+}
+
+// deleteExpired marks as deleted the users disabled more than the
+// profile's days ago, when it asks for deletion.
+func deleteExpired(ctx context.Context, tx *sql.Tx, opts ReconcileOptions, plan *SyncPlan) error {
+	if opts.OnRemoval != "delete" {
+		return nil
+	}
+	cutoff := opts.Now.Add(-time.Duration(opts.DeleteAfterDays) * 24 * time.Hour).UnixMilli()
+	res, err := tx.ExecContext(ctx, `UPDATE users SET state = 'deleted', updated_at = ? WHERE state = 'disabled' AND disabled_at <= ?`,
+		opts.Now.UnixMilli(), cutoff)
+	if err != nil {
+		return err
+	}
+	n, _ := res.RowsAffected()
+	plan.Deleted = int(n)
+	return nil
+}
+
+// listChanges lists the first limit users of each action, by ID; q selects
+// id, upn and display name for an action and a limit. An action the plan
+// counts none of is not looked for: finding that none of 100k rows match
+// would read them all.
+func listChanges(ctx context.Context, tx *sql.Tx, plan *SyncPlan, limit int, q string) error {
+	counts := map[string]int{"create": plan.Created, "update": plan.Updated, "disable": plan.Disabled}
+	for _, action := range []string{"create", "update", "disable"} {
+		if counts[action] == 0 {
+			continue
+		}
+		rows, err := tx.QueryContext(ctx, q, action, limit+1)
+		if err != nil {
+			return err
+		}
+		n := 0
+		for rows.Next() {
+			c := PlannedChange{Action: action}
+			if err := rows.Scan(&c.ID, &c.UserPrincipalName, &c.DisplayName); err != nil {
+				rows.Close()
+				return err
+			}
+			if n++; n > limit {
+				plan.Truncated = true
+				break
+			}
+			plan.Changes = append(plan.Changes, c)
+		}
+		rows.Close()
+	}
+	return nil
 }
 
 func stageIn(ctx context.Context, tx *sql.Tx) (*Stage, error) {
@@ -186,38 +340,13 @@ func planRun(ctx context.Context, tx *sql.Tx, st *Stage, opts ReconcileOptions) 
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE state = 'active'`).Scan(&plan.ActiveBefore); err != nil {
 		return nil, err
 	}
-	if opts.OnRemoval == "delete" {
-		cutoff := opts.Now.Add(-time.Duration(opts.DeleteAfterDays) * 24 * time.Hour).UnixMilli()
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE state = 'disabled' AND disabled_at <= ?`, cutoff).Scan(&plan.Deleted); err != nil {
-			return nil, err
-		}
-		if opts.DeleteAfterDays == 0 {
-			plan.Deleted += plan.Disabled
-		}
+	if err := countExpired(ctx, tx, opts, plan); err != nil {
+		return nil, err
 	}
-	for _, action := range []string{"create", "update", "disable"} {
-		rows, err := tx.QueryContext(ctx, `SELECT p.id, coalesce(s.upn, u.upn, ''), coalesce(s.display_name, u.display_name, '')
-			FROM work_plan p LEFT JOIN stage_users s ON s.id = p.id AND s.removed = '' LEFT JOIN users u ON u.id = p.id
-			WHERE p.action = ? ORDER BY p.id LIMIT ?`, action, opts.ListLimit+1)
-		if err != nil {
-			return nil, err
-		}
-		n := 0
-		for rows.Next() {
-			c := PlannedChange{Action: action}
-			if err := rows.Scan(&c.ID, &c.UserPrincipalName, &c.DisplayName); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			if n++; n > opts.ListLimit {
-				plan.Truncated = true
-				break
-			}
-			plan.Changes = append(plan.Changes, c)
-		}
-		rows.Close()
-	}
-	return plan, nil
+	err = listChanges(ctx, tx, plan, opts.ListLimit, `SELECT p.id, coalesce(s.upn, u.upn, ''), coalesce(s.display_name, u.display_name, '')
+		FROM work_plan p LEFT JOIN stage_users s ON s.id = p.id AND s.removed = '' LEFT JOIN users u ON u.id = p.id
+		WHERE p.action = ? ORDER BY p.id LIMIT ?`)
+	return plan, err
 }
 
 func applyRun(ctx context.Context, tx *sql.Tx, st *Stage, opts ReconcileOptions, plan *SyncPlan) error {
@@ -251,14 +380,8 @@ func applyRun(ctx context.Context, tx *sql.Tx, st *Stage, opts ReconcileOptions,
 			return err
 		}
 	}
-	if opts.OnRemoval == "delete" {
-		cutoff := opts.Now.Add(-time.Duration(opts.DeleteAfterDays) * 24 * time.Hour).UnixMilli()
-		res, err := tx.ExecContext(ctx, `UPDATE users SET state = 'deleted', updated_at = ? WHERE state = 'disabled' AND disabled_at <= ?`, now, cutoff)
-		if err != nil {
-			return err
-		}
-		n, _ := res.RowsAffected()
-		plan.Deleted = int(n)
+	if err := deleteExpired(ctx, tx, opts, plan); err != nil {
+		return err
 	}
 	for _, t := range []string{"work_del", "work_add", "work_plan"} {
 		if _, err := tx.ExecContext(ctx, "DELETE FROM "+t); err != nil {
