@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -62,8 +63,13 @@ func syncRun(ctx context.Context, f *factory, opts *syncOptions) error {
 	for {
 		err := syncOnce(ctx, f, opts)
 		var se *steps.SafetyError
-		if opts.Every == 0 || errors.As(err, &se) || ctx.Err() != nil {
+		if opts.Every == 0 || errors.As(err, &se) {
 			return err
+		}
+		// An interrupted schedule ends as interrupted even when its last
+		// run finished.
+		if ctx.Err() != nil {
+			return cmp.Or(err, ctx.Err())
 		}
 		wait := opts.Every
 		if err != nil {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -132,12 +133,14 @@ func TestSyncEvery(t *testing.T) {
 	sales, _ := tn.GroupID("Sales Team 1")
 	c.run("groups", "pick", sales).mustSucceed(t)
 
-	// As main does on SIGINT.
+	// As main does on SIGINT, once three runs have reported (or after a
+	// time no machine should need).
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	time.AfterFunc(1500*time.Millisecond, cancel)
-	var out, errOut bytes.Buffer
-	f := &factory{Global: &globalOptions{}, In: strings.NewReader(""), Out: &out, ErrOut: &errOut,
+	time.AfterFunc(time.Minute, cancel)
+	out := &cancelAfter{word: "synced", n: 3, cancel: cancel}
+	var errOut bytes.Buffer
+	f := &factory{Global: &globalOptions{}, In: strings.NewReader(""), Out: out, ErrOut: &errOut,
 		Secrets: func() store.Secrets { return c.keys }, Now: time.Now, Backoff: c.backoff, ShortSyncIntervals: true}
 	root := newRootCmd(ctx, f)
 	root.SetArgs([]string{"sync", "--every", "200ms", "--login-url", tn.info.LoginURL, "--graph-url", tn.info.GraphURL,
@@ -161,4 +164,29 @@ func TestSyncEvery(t *testing.T) {
 	if n := strings.Count(out.String(), "synced"); n < 3 {
 		t.Fatalf("want a summary a run, got:\n%s", out.String())
 	}
+}
+
+// cancelAfter is an output that cancels once word was written n times.
+type cancelAfter struct {
+	mu     sync.Mutex
+	buf    bytes.Buffer
+	word   string
+	n      int
+	cancel func()
+}
+
+func (w *cancelAfter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(p)
+	if strings.Count(w.buf.String(), w.word) >= w.n {
+		w.cancel()
+	}
+	return len(p), nil
+}
+
+func (w *cancelAfter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
 }
