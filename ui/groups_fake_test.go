@@ -2,6 +2,8 @@ package ui
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -25,6 +27,9 @@ type groupsFake struct {
 	// hold, when set, blocks a real run until closed, so a test can look
 	// at the screen mid-run.
 	hold chan struct{}
+	// step, when set, makes a real run wait for a value on it before each
+	// progress event but the first, so a test sees every one on screen.
+	step chan struct{}
 }
 
 func manyGroups(n int) []graphapi.Group {
@@ -79,12 +84,32 @@ func (f *fakeBackend) PickGroups(ctx context.Context, connection string, ids []s
 	if f.gf.pickErr != nil {
 		return nil, f.gf.pickErr
 	}
-	f.mu.Lock()
-	f.gf.picked = ids
-	f.mu.Unlock()
 	var out []steps.PickedGroup
 	for _, id := range ids {
-		out = append(out, steps.PickedGroup{ID: id, DisplayName: id})
+		name := id
+		for _, g := range f.gf.groups {
+			if g.ID == id {
+				name = g.DisplayName
+			}
+		}
+		out = append(out, steps.PickedGroup{ID: id, DisplayName: name})
+	}
+	raw, err := json.Marshal(out)
+	if err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.gf.picked = ids
+	// Saved on the connection, as the real one does, so the dashboard
+	// shows the pick.
+	for i := range f.conns {
+		if c := &f.conns[i]; c.Name == connection {
+			if c.State == nil {
+				c.State = map[string]json.RawMessage{}
+			}
+			c.State["groups"] = raw
+		}
 	}
 	return out, nil
 }
@@ -94,7 +119,14 @@ func (f *fakeBackend) Sync(ctx context.Context, connection string, req SyncReque
 	if req.DryRun {
 		return f.gf.dryRun, nil
 	}
-	for _, p := range f.gf.progress {
+	for i, p := range f.gf.progress {
+		if i > 0 && f.gf.step != nil {
+			select {
+			case <-f.gf.step:
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
 		report(steps.Event{Step: "sync", Kind: steps.StepProgress, Sync: &p, Message: fmt.Sprintf("page %d: %d users read", p.Pages, p.Users)})
 	}
 	if f.gf.hold != nil {
@@ -104,7 +136,9 @@ func (f *fakeBackend) Sync(ctx context.Context, connection string, req SyncReque
 			return nil, ctx.Err()
 		}
 	}
-	if f.gf.syncErr != nil {
+	// Lifting the limits lets a run the safety limits stopped go through.
+	var se *steps.SafetyError
+	if f.gf.syncErr != nil && !(req.AllowMassDisable && errors.As(f.gf.syncErr, &se)) {
 		return nil, f.gf.syncErr
 	}
 	return f.gf.realRun, nil

@@ -34,6 +34,13 @@ type keyMap struct {
 	Search   key.Binding
 	Save     key.Binding
 	RunSync  key.Binding
+
+	// NextPage and PrevPage move a long list a screenful at a time
+	// (PageDown holds space, which selects in the picker).
+	NextPage key.Binding
+	PrevPage key.Binding
+	// MassDisable re-runs a sync the safety limits stopped, lifting them.
+	MassDisable key.Binding
 }
 
 func newKeyMap() *keyMap {
@@ -67,6 +74,10 @@ func newKeyMap() *keyMap {
 		Search:   key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "search")),
 		Save:     key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "save the pick")),
 		RunSync:  key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "run the sync")),
+
+		NextPage:    key.NewBinding(key.WithKeys("pgdown"), key.WithHelp("pgdn", "next page")),
+		PrevPage:    key.NewBinding(key.WithKeys("pgup"), key.WithHelp("pgup", "previous page")),
+		MassDisable: key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "disable them anyway")),
 	}
 }
 

@@ -145,8 +145,8 @@ func (p *picker) Keys() []key.Binding {
 	if p.input.Focused() {
 		return []key.Binding{withHelp(k.Down, "to the list"), withHelp(k.Back, "to the list")}
 	}
-	return []key.Binding{withHelp(k.Up, "up"), withHelp(k.Down, "down"), k.Select, k.Search,
-		on(k.Save, !p.saving), withHelp(k.Back, "back")}
+	return []key.Binding{withHelp(k.Up, "up"), withHelp(k.Down, "down"), on(k.NextPage, len(p.groups) > p.visible()),
+		k.Select, k.Search, on(k.Save, !p.saving), withHelp(k.Back, "back")}
 }
 
 // search starts the search for the box's text from its first page.
@@ -309,6 +309,14 @@ func (p *picker) key(km tea.KeyPressMsg) tea.Cmd {
 		p.cursor = min(p.cursor+1, max(len(p.groups)-1, 0))
 		p.scroll()
 		return tea.Batch(p.countVisible(), p.more())
+	case key.Matches(km, k.NextPage):
+		p.cursor = min(p.cursor+p.visible(), max(len(p.groups)-1, 0))
+		p.scroll()
+		return tea.Batch(p.countVisible(), p.more())
+	case key.Matches(km, k.PrevPage):
+		p.cursor = max(p.cursor-p.visible(), 0)
+		p.scroll()
+		return p.countVisible()
 	case key.Matches(km, k.Select):
 		p.toggle()
 	case key.Matches(km, k.Save):

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/entrawiz/entrawiz/steps"
 	"github.com/entrawiz/entrawiz/store"
@@ -155,14 +156,66 @@ func TestSyncProgressUpdatesTheCounters(t *testing.T) {
 		Sync: &steps.SyncProgress{Phase: "read-groups", Pages: 1, Users: 999}})
 	s.event(steps.Event{Step: "sync", Kind: steps.StepWaiting, Message: "throttled: next try in 2s"})
 	v := s.View()
-	for _, want := range []string{"syncing", "page 1 · 999 users read · 500 users/s", "50%", "1 — throttled", "expected from the preview: 2000 created"} {
+	for _, want := range []string{"syncing", "page 1 · 999 of 2000 users read · 500 users/s", "50%", "Errors       1 · 0 requests retried — throttled",
+		"expected from the preview: 2000 created"} {
 		if !strings.Contains(v, want) {
 			t.Fatalf("view lacks %q:\n%s", want, v)
 		}
 	}
+	if hasColour(v) {
+		t.Fatalf("the no-colour styles let colour through:\n%q", v)
+	}
 	s.event(steps.Event{Step: "sync", Kind: steps.StepProgress, Sync: &steps.SyncProgress{Phase: "read-groups", Pages: 2, Users: 1998}})
-	if v := s.View(); !strings.Contains(v, "page 2 · 1998 users read") {
+	if v := s.View(); !strings.Contains(v, "page 2 · 1998 of 2000 users read") {
 		t.Fatalf("second page not shown:\n%s", v)
+	}
+}
+
+func TestSyncShowsTheEnginesLiveCounters(t *testing.T) {
+	now := testNow
+	c := &common{styles: newStyles(true), keys: newKeyMap(), now: func() time.Time { return now }}
+	s := newSyncScreen(c, "contoso/directory-sync")
+	s.SetSize(78, 22)
+	s.done(syncDoneMsg{req: SyncRequest{DryRun: true}, res: &steps.SyncResult{Users: 2000, Plan: &store.SyncPlan{Created: 2000}}})
+	s.begin(SyncRequest{}, now)
+	now = now.Add(4 * time.Second)
+	stages := []struct {
+		name string
+		p    steps.SyncProgress
+		want []string
+	}{
+		{"the groups' count sizes the bar, not the preview's",
+			steps.SyncProgress{Phase: "read-groups", Pages: 1, Users: 1000, Total: 4000, Created: 600, Updated: 100, Unchanged: 300, Retried: 2},
+			[]string{" 25%", "page 1 · 1000 of 4000 users read · 250 users/s", "Created      600", "Updated      100",
+				"Disabled     counted after the last page", "Unchanged    300", "Errors       0 · 2 requests retried"}},
+		{"the counters grow page by page",
+			steps.SyncProgress{Phase: "read-groups", Pages: 2, Users: 2000, Total: 4000, Created: 1300, Updated: 150, Unchanged: 550, Retried: 5},
+			[]string{" 50%", "page 2 · 2000 of 4000 users read · 500 users/s", "Created      1300", "Updated      150",
+				"Unchanged    550", "Errors       0 · 5 requests retried"}},
+		{"users to disable are known once every page is read",
+			steps.SyncProgress{Phase: "apply", Pages: 4, Users: 4000, Total: 4000, Created: 2600, Updated: 300, Disabled: 7, Unchanged: 1100, Retried: 5},
+			[]string{" 99%", "apply         page 4 · 4000 of 4000 users read", "Disabled     7", "Unchanged    1100"}},
+		{"done is the whole bar",
+			steps.SyncProgress{Phase: "done", Pages: 4, Users: 4000, Total: 4000, Created: 2600, Updated: 300, Disabled: 7, Unchanged: 1100, Retried: 5},
+			[]string{"100%", "Disabled     7"}},
+	}
+	for _, st := range stages {
+		s.event(steps.Event{Step: "sync", Kind: steps.StepProgress, Sync: &st.p})
+		v := ansi.Strip(s.View())
+		for _, want := range st.want {
+			if !strings.Contains(v, want) {
+				t.Fatalf("%s: view lacks %q:\n%s", st.name, want, v)
+			}
+		}
+		for i, l := range strings.Split(v, "\n") {
+			if lipgloss.Width(l) > 78 {
+				t.Fatalf("%s: line %d is %d wide: %q", st.name, i, lipgloss.Width(l), l)
+			}
+		}
+	}
+	s.event(steps.Event{Step: "sync", Kind: steps.StepWaiting, Message: "throttled: next try in 2s"})
+	if v := ansi.Strip(s.View()); !strings.Contains(v, "Errors       1 · 5 requests retried — throttled: next try in 2s") {
+		t.Fatalf("a wait is not counted as an error beside the retries:\n%s", v)
 	}
 }
 
@@ -184,6 +237,39 @@ func TestSyncSafetyStopIsAFailureState(t *testing.T) {
 	if _, ok := d.m.screen.(*dashboard); !ok {
 		t.Fatalf("esc did not return to the dashboard:\n%s", d.screen())
 	}
+}
+
+func TestSyncMassDisableAsksTwice(t *testing.T) {
+	f := syncFakeBackend(t)
+	f.gf.syncErr = safetyStop()
+	d := newDriver(t, f, Options{Width: 100, Height: 30})
+	d.press("s", "enter")
+	d.contains("Safety stop", "d disable them anyway")
+	lifted := func() int { return countCalls(f.Calls(), "Sync dry=false allow=true") }
+
+	for _, other := range []string{"x", "esc", "enter", "r"} {
+		d.press("d")
+		d.contains("press d again to disable 600 users", "d yes, disable 600 users", "esc cancel")
+		if lifted() != 0 {
+			t.Fatalf("the first press started a run: calls %v", f.Calls())
+		}
+		d.press(other)
+		d.lacks("press d again")
+		if _, ok := d.m.screen.(*syncScreen); !ok {
+			t.Fatalf("%q after the warning left the sync screen:\n%s", other, d.screen())
+		}
+		d.contains("Safety stop")
+		if lifted() != 0 || countCalls(f.Calls(), "Sync dry=") != 2 {
+			t.Fatalf("%q after the warning started a run: calls %v", other, f.Calls())
+		}
+	}
+
+	d.press("d", "d")
+	if lifted() != 1 {
+		t.Fatalf("the second press did not run with the limits lifted: calls %v", f.Calls())
+	}
+	d.contains("✓ Synced")
+	d.lacks("Safety stop", "press d again")
 }
 
 func TestPickerAndSyncFitTheTerminal(t *testing.T) {
@@ -220,5 +306,20 @@ func TestPickerAndSyncFitTheTerminal(t *testing.T) {
 		d.press("r", "enter")
 		check(d, "sync safety stop")
 		d.contains("Safety stop")
+		d.press("d")
+		check(d, "sync mass-disable warning")
+		d.contains("press d again")
+
+		// Mid-run, with every live figure on screen.
+		sf = syncFakeBackend(t)
+		sf.gf.progress = []steps.SyncProgress{{Phase: "read-groups", Pages: 9999, Users: 1234567, Total: 9876543,
+			Created: 1000000, Updated: 200000, Unchanged: 34567, Retried: 4321}}
+		hold := make(chan struct{})
+		sf.gf.hold = hold
+		t.Cleanup(func() { close(hold) })
+		d = newDriver(t, sf, Options{Width: w, Height: h})
+		d.press("s", "enter")
+		d.contains("1234567 of 9876543 users read", "Created      1000000")
+		check(d, "sync running")
 	}
 }

@@ -93,10 +93,15 @@ type syncScreen struct {
 	runs     []store.RunRecord
 	runsErr  error
 	w, h     int
+
+	// confirmDisable is set by the first press of the mass-disable key
+	// after a safety stop; only a second press lifts the limits.
+	confirmDisable bool
 }
 
 func newSyncScreen(c *common, name string) *syncScreen {
 	bar := progress.New(progress.WithColors(c.styles.ProgressFull), progress.WithFillCharacters('█', '░'), progress.WithoutPercentage())
+	bar.EmptyColor = c.styles.ProgressEmpty
 	return &syncScreen{c: c, name: name, bar: bar}
 }
 
@@ -109,9 +114,13 @@ func (s *syncScreen) SetSize(w, h int) {
 
 func (s *syncScreen) Keys() []key.Binding {
 	k := s.c.keys
+	if s.confirmDisable {
+		return []key.Binding{withHelp(k.MassDisable, fmt.Sprintf("yes, disable %d users", s.safety.Plan.Disabled)),
+			withHelp(k.Back, "cancel")}
+	}
 	ready := s.state == syncPreviewed && s.preview != nil && s.preview.Stopped == ""
-	return []key.Binding{on(k.RunSync, ready), on(withHelp(k.Retry, "preview again"), s.state >= syncDone),
-		on(withHelp(k.Back, "back"), s.state != syncRunning)}
+	return []key.Binding{on(k.RunSync, ready), on(k.MassDisable, s.state == syncStopped),
+		on(withHelp(k.Retry, "preview again"), s.state >= syncDone), on(withHelp(k.Back, "back"), s.state != syncRunning)}
 }
 
 // begin marks a run of req started.
@@ -121,7 +130,7 @@ func (s *syncScreen) begin(req SyncRequest, now time.Time) {
 		s.state = syncPreviewing
 	}
 	s.progress, s.started, s.lastMsg, s.errors, s.lastErr = steps.SyncProgress{}, now, "", 0, ""
-	s.err, s.safety = nil, nil
+	s.err, s.safety, s.confirmDisable = nil, nil, false
 }
 
 func (s *syncScreen) event(ev steps.Event) {
@@ -159,7 +168,18 @@ func (s *syncScreen) Update(msg tea.Msg) tea.Cmd {
 		return nil
 	case tea.KeyPressMsg:
 		k := s.c.keys
+		if s.confirmDisable {
+			// Only the same key again lifts the limits; any other cancels.
+			s.confirmDisable = false
+			if key.Matches(msg, k.MassDisable) {
+				return emit(startSyncMsg{name: s.name, req: SyncRequest{AllowMassDisable: true}})
+			}
+			return nil
+		}
 		switch {
+		case s.state == syncStopped && key.Matches(msg, k.MassDisable):
+			s.confirmDisable = true
+			return nil
 		case s.state == syncPreviewed && key.Matches(msg, k.RunSync) && s.preview != nil && s.preview.Stopped == "":
 			return emit(startSyncMsg{name: s.name})
 		case s.state >= syncDone && key.Matches(msg, k.Retry):
@@ -210,7 +230,11 @@ func (s *syncScreen) View() string {
 		line(st.Text.Render("Nothing was changed. The users it would disable:"))
 		s.changes(line, se.Plan, "disable", max(s.h-14, 3))
 		line(st.Warn.Render("Check the picked groups (g on the dashboard); if the removals are meant,"))
-		line(st.Warn.Render("run `entrawiz sync --allow-mass-disable`."))
+		dk := s.c.keys.MassDisable.Help().Key
+		line(st.Warn.Render("press " + dk + " to run it anyway (or run `entrawiz sync --allow-mass-disable`)."))
+		if s.confirmDisable {
+			line(st.Err.Render(fmt.Sprintf("! press %s again to disable %d users", dk, se.Plan.Disabled)) + st.Subtle.Render(" · any other key cancels"))
+		}
 	case syncFailed:
 		ge := graphapi.Classify(s.err)
 		line(st.Err.Render("✗ The sync failed: " + kindOf(s.err)))
@@ -229,25 +253,41 @@ func (s *syncScreen) View() string {
 // liveLines are the progress bar and live figures of a run in hand.
 func (s *syncScreen) liveLines(line func(string)) {
 	st := s.c.styles
-	total := 0
-	if s.preview != nil {
+	p := s.progress
+	// The groups' member count sizes the bar; before the engine knows it,
+	// the preview's count of users read stands in.
+	total := p.Total
+	if total <= 0 && s.preview != nil {
 		total = s.preview.Users
 	}
 	pct := 0.0
-	if total > 0 {
-		pct = min(float64(s.progress.Users)/float64(total), 0.99)
+	switch {
+	case p.Phase == "done":
+		pct = 1
+	case total > 0:
+		pct = min(float64(p.Users)/float64(total), 0.99)
 	}
 	line(s.bar.ViewAs(pct) + fmt.Sprintf(" %3.0f%%", pct*100))
 	rate := 0.0
 	if el := s.c.now().Sub(s.started).Seconds(); el > 0 {
-		rate = float64(s.progress.Users) / el
+		rate = float64(p.Users) / el
 	}
-	phase := s.progress.Phase
+	phase := p.Phase
 	if phase == "" {
 		phase = "starting"
 	}
-	line(fmt.Sprintf("%s page %d · %d users read · %.0f users/s", st.Label.Render(phase), s.progress.Pages, s.progress.Users, rate))
-	errs := fmt.Sprintf("%d", s.errors)
+	read := fmt.Sprintf("%d users read", p.Users)
+	if total > 0 {
+		read = fmt.Sprintf("%d of %d users read", p.Users, total)
+	}
+	line(fmt.Sprintf("%s page %d · %s · %.0f users/s", st.Label.Render(phase), p.Pages, read, rate))
+	// Users to disable are those no page held: known only once all are read.
+	disabled := fmt.Sprint(p.Disabled)
+	if p.Phase != "apply" && p.Phase != "done" {
+		disabled = st.Subtle.Render("counted after the last page")
+	}
+	s.figures(line, fmt.Sprint(p.Created), fmt.Sprint(p.Updated), disabled, fmt.Sprint(p.Unchanged))
+	errs := fmt.Sprintf("%d · %d requests retried", s.errors, p.Retried)
 	if s.errors > 0 {
 		errs = st.Warn.Render(errs + " — " + s.lastErr)
 	}
@@ -262,11 +302,17 @@ func (s *syncScreen) counters(line func(string), p *store.SyncPlan) {
 	if p == nil {
 		return
 	}
+	s.figures(line, fmt.Sprint(p.Created), fmt.Sprint(p.Updated), fmt.Sprint(p.Disabled+p.Deleted), fmt.Sprint(p.Unchanged))
+}
+
+// figures are the four per-action lines, in the order the wizard always
+// shows them.
+func (s *syncScreen) figures(line func(string), created, updated, disabled, unchanged string) {
 	st := s.c.styles
-	line(st.Label.Render("Created") + fmt.Sprint(p.Created))
-	line(st.Label.Render("Updated") + fmt.Sprint(p.Updated))
-	line(st.Label.Render("Disabled") + fmt.Sprint(p.Disabled+p.Deleted))
-	line(st.Label.Render("Unchanged") + fmt.Sprint(p.Unchanged))
+	line(st.Label.Render("Created") + created)
+	line(st.Label.Render("Updated") + updated)
+	line(st.Label.Render("Disabled") + disabled)
+	line(st.Label.Render("Unchanged") + unchanged)
 }
 
 // changes lists the first changes of each action (or of only one).
