@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,8 +15,41 @@ import (
 	_ "modernc.org/sqlite" // pure-Go SQLite driver
 )
 
-// DirectoryPath is where the directory database lives in a config directory.
+// DirectoryPath is where the directory database lives in dir.
 func DirectoryPath(dir string) string { return filepath.Join(dir, "directory.db") }
+
+// ConnectionDirectory is the folder, in a config directory, of the named
+// connection's directory database: each connection syncs its own groups,
+// so each has its own users, runs and delta links.
+func ConnectionDirectory(configDir, connection string) string {
+	return filepath.Join(configDir, "directories", url.PathEscape(connection))
+}
+
+// AdoptLegacyDirectory moves a directory database an earlier version kept
+// for all connections (in the config directory itself) to connDir, when
+// connDir has none yet. The caller calls it only when the config has one
+// connection, whose database the legacy one must then be.
+func AdoptLegacyDirectory(configDir, connDir string) error {
+	legacy := DirectoryPath(configDir)
+	if _, err := os.Stat(legacy); err != nil {
+		return nil
+	}
+	if _, err := os.Stat(DirectoryPath(connDir)); err == nil {
+		return nil
+	}
+	if err := os.MkdirAll(connDir, 0o700); err != nil {
+		return fmt.Errorf("move the directory database: %w", err)
+	}
+	// The WAL first: a database moved without its WAL would lose the
+	// last commits.
+	for _, suffix := range []string{"-wal", "-shm", ""} {
+		err := os.Rename(legacy+suffix, DirectoryPath(connDir)+suffix)
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("move the directory database: %w", err)
+		}
+	}
+	return nil
+}
 
 // DirDB is the local directory database the sync engine writes: the users
 // of the picked groups, their memberships, the runs, and the delta links.
@@ -101,7 +135,8 @@ func OpenDirectory(dir string) (*DirDB, error) {
 	if err := os.Chmod(path, 0o600); err != nil {
 		return nil, fmt.Errorf("open directory database: %w", err)
 	}
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=page_size(65536)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(0)&_pragma=temp_store(MEMORY)&_pragma=cache_size(-16384)")
+	// The path is a URI's: a % or ? in it must be escaped.
+	db, err := sql.Open("sqlite", "file:"+(&url.URL{Path: path}).EscapedPath()+"?_pragma=page_size(65536)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(0)&_pragma=temp_store(MEMORY)&_pragma=cache_size(-16384)")
 	if err != nil {
 		return nil, fmt.Errorf("open directory database: %w", err)
 	}

@@ -218,6 +218,18 @@ func (f *factory) openConnection(name string) (*store.Config, string, *store.Con
 	return cfg, dir, conn, nil
 }
 
+// openDirectory opens the connection's directory database, taking over the
+// one database an earlier version kept when this is the only connection.
+func openDirectory(cfg *store.Config, dir string, conn *store.Connection) (*store.DirDB, error) {
+	connDir := store.ConnectionDirectory(dir, conn.Name)
+	if len(cfg.Connections) == 1 {
+		if err := store.AdoptLegacyDirectory(dir, connDir); err != nil {
+			return nil, err
+		}
+	}
+	return store.OpenDirectory(connDir)
+}
+
 // saver returns the steps' Save: the connection is put into cfg and the
 // config written atomically to dir.
 func saver(cfg *store.Config, dir string) func(*store.Connection) error {

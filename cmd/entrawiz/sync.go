@@ -32,7 +32,8 @@ func newSyncCmd(f *factory) *cobra.Command {
 		Use:   "sync",
 		Short: "Sync the users of the picked groups into the local directory database",
 		Long: `Read the users of the picked groups (members at any depth of nesting) as the app, and
-bring the directory database next to the config up to date: new members are created,
+bring the connection's directory database up to date (directories/<connection>/directory.db
+in the config directory; one per connection): new members are created,
 changed ones updated, and those who left every picked group, or were disabled or deleted
 in Entra, disabled (or deleted after the profile's delay). The first run reads the groups
 in full; later runs read only the changes (delta queries).
@@ -109,7 +110,7 @@ func syncConnection(ctx context.Context, f *factory, name string, opts *syncOpti
 	if len(groups) == 0 {
 		return nil, nil, usageError{errors.New("no groups are picked: run `entrawiz groups list` and `entrawiz groups pick ID...` first")}
 	}
-	db, err := store.OpenDirectory(dir)
+	db, err := openDirectory(cfg, dir, conn)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -188,7 +189,8 @@ func printChanges(f *factory, p *store.SyncPlan, only string) {
 }
 
 type exportOptions struct {
-	Format string
+	Format     string
+	Connection string
 }
 
 func newExportCmd(f *factory) *cobra.Command {
@@ -203,6 +205,7 @@ func newExportCmd(f *factory) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&opts.Format, "format", "csv", "csv or json")
+	cmd.Flags().StringVar(&opts.Connection, "connection", "", "the connection whose users to write (when there are several)")
 	return cmd
 }
 
@@ -210,11 +213,11 @@ func exportRun(ctx context.Context, f *factory, opts *exportOptions) error {
 	if opts.Format != "csv" && opts.Format != "json" {
 		return usageError{fmt.Errorf("--format must be csv or json, not %q", opts.Format)}
 	}
-	dir, err := f.configDir()
+	cfg, dir, conn, err := f.openConnection(opts.Connection)
 	if err != nil {
 		return err
 	}
-	db, err := store.OpenDirectory(dir)
+	db, err := openDirectory(cfg, dir, conn)
 	if err != nil {
 		return err
 	}

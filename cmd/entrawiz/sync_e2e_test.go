@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -149,7 +150,7 @@ func TestSyncEvery(t *testing.T) {
 	if code := exitCode(err); code != exitInterrupted {
 		t.Fatalf("exit %d (%v), want %d\n%s", code, err, exitInterrupted, errOut.String())
 	}
-	db, err := store.OpenDirectory(c.dir)
+	db, err := store.OpenDirectory(store.ConnectionDirectory(c.dir, "contoso.onmicrosoft.com/directory-sync"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,6 +165,58 @@ func TestSyncEvery(t *testing.T) {
 	if n := strings.Count(out.String(), "synced"); n < 3 {
 		t.Fatalf("want a summary a run, got:\n%s", out.String())
 	}
+}
+
+// Two connections sync their own groups into their own databases: one's
+// run never disables the other's users. A database an earlier version kept
+// for the one connection there was is taken over, not lost.
+func TestSyncConnectionsKeepTheirOwnUsers(t *testing.T) {
+	tn := startTenant(t, sim.Faults{})
+	c := newCLI(t, tn)
+	c.mustSetup("directory-sync")
+	sales, _ := tn.GroupID("Sales Team 1")
+	legal, _ := tn.GroupID("Legal Team 5")
+	first := "contoso.onmicrosoft.com/directory-sync"
+	c.run("groups", "pick", sales, "--connection", first).mustSucceed(t)
+	c.run("sync", "--connection", first).mustSucceed(t)
+
+	// As an earlier version left it: one database beside the config.
+	connDir := store.ConnectionDirectory(c.dir, first)
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		if err := os.Rename(store.DirectoryPath(connDir)+suffix, store.DirectoryPath(c.dir)+suffix); err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+	}
+	r := c.run("export", "--format", "csv")
+	r.mustSucceed(t)
+	if n := strings.Count(strings.TrimSpace(r.stdout), "\n"); n != 5 {
+		t.Fatalf("after the move, export has %d users, want Sales Team 1's 5:\n%s", n, r.stdout)
+	}
+
+	c.mustSetup("sso-sync")
+	second := "contoso.onmicrosoft.com/sso-sync"
+	c.run("groups", "pick", legal, "--connection", second).mustSucceed(t)
+	var out syncOut
+	r = c.run("sync", "--connection", second, "--json")
+	r.mustSucceed(t)
+	r.decode(t, &out)
+	if out.Result.Kind != "full" || out.Result.Plan.Created != 8 || out.Result.Plan.Disabled != 0 {
+		t.Fatalf("second connection's first sync: %+v", out.Result)
+	}
+	r = c.run("sync", "--connection", first, "--json")
+	r.mustSucceed(t)
+	r.decode(t, &out)
+	if out.Result.Kind != "incremental" || out.Result.Plan.Disabled != 0 || out.Result.Plan.Created != 0 {
+		t.Fatalf("first connection after the second synced: %+v", out.Result)
+	}
+	for conn, want := range map[string]int{first: 5, second: 8} {
+		r := c.run("export", "--format", "csv", "--connection", conn)
+		r.mustSucceed(t)
+		if n := strings.Count(strings.TrimSpace(r.stdout), "\n"); n != want {
+			t.Errorf("%s exports %d users, want %d", conn, n, want)
+		}
+	}
+	c.run("export").mustFail(t, exitUsage) // which connection?
 }
 
 // cancelAfter is an output that cancels once word was written n times.

@@ -337,14 +337,13 @@ func (w *wizardBackend) Sync(ctx context.Context, connection string, req ui.Sync
 	return res, err
 }
 
-// SyncRuns reads the last runs from the directory database next to the
-// config (one database holds the runs of every connection).
+// SyncRuns reads the last runs from the connection's directory database.
 func (w *wizardBackend) SyncRuns(ctx context.Context, connection string, n int) ([]store.RunRecord, error) {
-	dir, err := w.f.configDir()
+	cfg, dir, conn, err := w.f.openConnection(connection)
 	if err != nil {
 		return nil, err
 	}
-	db, err := store.OpenDirectory(dir)
+	db, err := openDirectory(cfg, dir, conn)
 	if err != nil {
 		return nil, err
 	}
