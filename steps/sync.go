@@ -35,6 +35,7 @@ type SyncDB interface {
 	Trees(ctx context.Context, picked []string) (map[string][]string, error)
 	DirtyGroups(ctx context.Context, picked []string) ([]string, error)
 	MissingUsers(ctx context.Context) ([]string, error)
+	SyncedGroup(ctx context.Context, id string) (bool, error)
 	Reconcile(ctx context.Context, opts store.ReconcileOptions) (*store.SyncPlan, error)
 	StartRun(ctx context.Context, kind string, started time.Time) (int64, error)
 	FinishRun(ctx context.Context, r store.RunRecord) error
@@ -89,15 +90,17 @@ type SyncProgress struct {
 
 // SyncResult is how a run went.
 type SyncResult struct {
-	RunID    int64           `json:"runId"`
-	Kind     string          `json:"kind"` // full or incremental
-	DryRun   bool            `json:"dryRun,omitempty"`
-	Resumed  bool            `json:"resumed,omitempty"`
-	FellBack bool            `json:"fellBack,omitempty"` // an expired delta link made it a full run
-	Pages    int             `json:"pages"`
-	Users    int             `json:"usersRead"`
-	Took     time.Duration   `json:"took"`
-	Plan     *store.SyncPlan `json:"plan"`
+	RunID   int64  `json:"runId"`
+	Kind    string `json:"kind"` // full or incremental
+	DryRun  bool   `json:"dryRun,omitempty"`
+	Resumed bool   `json:"resumed,omitempty"`
+	// GoneGroups are picked groups deleted in Entra: read as empty.
+	GoneGroups []string        `json:"goneGroups,omitempty"`
+	FellBack   bool            `json:"fellBack,omitempty"` // an expired delta link made it a full run
+	Pages      int             `json:"pages"`
+	Users      int             `json:"usersRead"`
+	Took       time.Duration   `json:"took"`
+	Plan       *store.SyncPlan `json:"plan"`
 	// Stopped says why a real run with this plan would be refused.
 	Stopped string `json:"stopped,omitempty"`
 }
@@ -176,6 +179,7 @@ func SyncUsers(ctx context.Context, o SyncOptions) (*SyncResult, error) {
 		plan, err = s.reconcile(ctx, res)
 	}
 	res.Kind, res.Pages, res.Users, res.Took, res.Plan = s.st.Kind, s.pages, s.users, o.now().Sub(s.start), plan
+	res.GoneGroups = s.goneIDs
 	rec := store.RunRecord{ID: runID, Kind: recKind}
 	if plan != nil {
 		rec.Created, rec.Updated, rec.Disabled, rec.Deleted, rec.Unchanged = plan.Created, plan.Updated, plan.Disabled, plan.Deleted, plan.Unchanged
@@ -224,6 +228,7 @@ type syncer struct {
 	users    int
 	total    int   // users the groups being read hold, when Graph counted them
 	retried0 int64 // the Graph client's retry count when the run began
+	goneIDs  []string
 }
 
 func (s *syncer) begin(ctx context.Context, kind, set string) (*store.Stage, error) {
@@ -353,6 +358,11 @@ func (s *syncer) groupsDelta(ctx context.Context) error {
 			if _, ok := trees[g.ID]; !ok {
 				continue
 			}
+			if g.Removed != "" && slices.Contains(s.st.Groups, g.ID) {
+				// A picked group deleted in Entra: read it in full,
+				// where it is found gone.
+				page.Changes = append(page.Changes, store.MemberChange{GroupID: g.ID, MemberID: g.ID, Type: store.GroupDeleted, Removed: true})
+			}
 			for _, m := range g.Members {
 				page.Changes = append(page.Changes, store.MemberChange{GroupID: g.ID, MemberID: m.ID, Type: m.Type, Removed: m.Removed})
 			}
@@ -431,11 +441,33 @@ func (s *syncer) readGroups(ctx context.Context) error {
 			}
 			return s.commit(ctx, page)
 		})
+		if graphapi.IsKind(err, graphapi.KindNotFound) && s.st.Link == "" {
+			err = s.gone(ctx, g, err)
+		}
 		if err != nil {
 			return err
 		}
 	}
 	s.st.Step = "ready"
+	return s.commit(ctx, store.StagePage{})
+}
+
+// gone handles a picked group Graph does not find: one a run applied
+// before was deleted in Entra, and is read as empty, so that its users
+// leave it; one never synced may be too new to be seen yet, and stops the
+// run rather than be taken for empty.
+func (s *syncer) gone(ctx context.Context, g string, notFound error) error {
+	known, err := s.o.DB.SyncedGroup(ctx, g)
+	if err != nil {
+		return err
+	}
+	if !known {
+		return fmt.Errorf("picked group %s was not found in Entra: if it was just created, run the sync again in a minute; "+
+			"if it was deleted, pick the groups again (entrawiz groups pick): %w", g, notFound)
+	}
+	s.goneIDs = append(s.goneIDs, g)
+	s.report(fmt.Sprintf("picked group %s no longer exists in Entra: its users are taken as having left it (pick the groups again)", g))
+	s.st.Group, s.st.Subgroups, s.st.Link = s.st.Group+1, false, ""
 	return s.commit(ctx, store.StagePage{})
 }
 

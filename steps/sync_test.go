@@ -357,3 +357,42 @@ func TestFullRunAgreesWithIncrementalRun(t *testing.T) {
 		t.Errorf("memberships differ: %d and %d", len(am), len(bm))
 	}
 }
+
+// A picked group deleted in Entra is read as empty: its users leave it,
+// and a user still in another picked group stays. A picked group that was
+// never synced and is not found stops the run instead.
+func TestSyncPickedGroupDeleted(t *testing.T) {
+	h := newSyncTenant(t, sim.Options{Users: 200, Groups: 10})
+	sales, legal := h.group(t, "Sales Team 1"), h.group(t, "Legal Team 5")
+	picked := []string{sales, legal}
+	both := genUser(h, 10) // in Sales Team 1, and in Legal Team 5 too
+	must(t, h.AddMember(legal, both))
+	h.mustSync(t, picked, nil)
+	before, _ := h.db.Memberships(context.Background())
+	salesOnly := 0
+	for _, m := range before {
+		if m.GroupID == sales && m.MemberID != both {
+			salesOnly++
+		}
+	}
+
+	must(t, h.DeleteGroup(sales))
+	for _, full := range []bool{false, true} {
+		res := h.mustSync(t, picked, func(o *steps.SyncOptions) { o.Full, o.AllowMassDisable = full, true })
+		if !slices.Equal(res.GoneGroups, []string{sales}) {
+			t.Fatalf("full=%v: gone %v, want Sales Team 1", full, res.GoneGroups)
+		}
+		if want := salesOnly; !full && res.Plan.Disabled != want {
+			t.Errorf("disabled %d, want the %d users only Sales Team 1 held", res.Plan.Disabled, want)
+		}
+		h.assertTruth(t, []string{legal})
+	}
+
+	fresh, err := store.OpenDirectory(t.TempDir())
+	must(t, err)
+	defer fresh.Close()
+	_, err = h.sync(picked, func(o *steps.SyncOptions) { o.DB = fresh })
+	if err == nil || !strings.Contains(err.Error(), "was not found in Entra") {
+		t.Fatalf("a never-synced missing group: %v", err)
+	}
+}

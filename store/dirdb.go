@@ -246,11 +246,16 @@ type StagedUser struct {
 }
 
 // MemberChange is a members@delta entry of a group in the picked groups'
-// trees.
+// trees. Type is "user" or "group", or GroupDeleted for a picked group
+// deleted in Entra (with its own ID as the member).
 type MemberChange struct {
 	GroupID, MemberID, Type string
 	Removed                 bool
 }
+
+// GroupDeleted is the MemberChange type of a picked group deleted in
+// Entra: the run reads it in full, and finds it empty.
+const GroupDeleted = "deleted"
 
 // StagePage is one page of a run, written with the run's new position.
 type StagePage struct {
@@ -562,6 +567,15 @@ func (d *DirDB) MissingUsers(ctx context.Context) ([]string, error) {
 		ids = append(ids, id)
 	}
 	return ids, rows.Err()
+}
+
+// SyncedGroup reports whether an applied run covered the picked group id.
+func (d *DirDB) SyncedGroup(ctx context.Context, id string) (bool, error) {
+	var n int
+	if err := d.db.QueryRowContext(ctx, `SELECT count(*) FROM groups WHERE id = ?`, id).Scan(&n); err != nil {
+		return false, fmt.Errorf("read groups: %w", err)
+	}
+	return n > 0, nil
 }
 
 func (d *DirDB) tx(ctx context.Context, what string, fn func(*sql.Tx) error) error {

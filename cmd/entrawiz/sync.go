@@ -174,6 +174,9 @@ func syncOnce(ctx context.Context, f *factory, opts *syncOptions) error {
 	if res.Stopped != "" {
 		fmt.Fprintf(f.Out, "a real run would stop: it would disable more than %s (use --allow-mass-disable)\n", res.Stopped)
 	}
+	for _, g := range res.GoneGroups {
+		fmt.Fprintf(f.ErrOut, "warning: picked group %s no longer exists in Entra; its users were taken as having left it (pick the groups again: entrawiz groups pick)\n", g)
+	}
 	return nil
 }
 

@@ -159,6 +159,18 @@ func (s *Server) DeleteUser(id string) error {
 	return nil
 }
 
+// DeleteGroup deletes a group: it leaves the groups it was in, and groups
+// delta reports it removed.
+func (s *Server) DeleteGroup(id string) error {
+	d := s.dir
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.deleteGroup(id) {
+		return ErrNotFound
+	}
+	return nil
+}
+
 // CreateUser adds an enabled member user and returns its id.
 func (s *Server) CreateUser(displayName string) string {
 	d := s.dir
@@ -270,6 +282,8 @@ func (s *Server) controlRoutes(mux *http.ServeMux) {
 			err = s.DisableUser(a.UserID)
 		case "delete-user":
 			err = s.DeleteUser(a.UserID)
+		case "delete-group":
+			err = s.DeleteGroup(a.GroupID)
 		case "rename-user":
 			err = s.RenameUser(a.UserID, a.DisplayName)
 		case "create-user":

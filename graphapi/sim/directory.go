@@ -3,6 +3,7 @@ package sim
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -301,6 +302,22 @@ func (d *directory) deleteUser(id string) bool {
 		}
 	}
 	d.tombstones = append(d.tombstones, tombstone{kind: "user", id: id, seq: d.nextSeq(), reason: "changed"})
+	return true
+}
+
+// deleteGroup removes a group everywhere, leaving a tombstone for delta.
+// Its members are not changed, only no longer in it.
+func (d *directory) deleteGroup(id string) bool {
+	g := d.groupByID[id]
+	if g == nil {
+		return false
+	}
+	for _, parent := range d.groups {
+		d.removeMember(parent, id)
+	}
+	delete(d.groupByID, id)
+	d.groups = slices.DeleteFunc(d.groups, func(x *group) bool { return x == g })
+	d.tombstones = append(d.tombstones, tombstone{kind: "group", id: id, seq: d.nextSeq(), reason: "changed"})
 	return true
 }
 
