@@ -109,6 +109,11 @@ func applyAssign(ctx context.Context, r *Run) (string, error) {
 				return "", err
 			}
 		}
+		if p.Sync != nil && p.Sync.Groups == "created" && len(PickedGroups(r.Conn)) == 0 {
+			// The profile syncs the group it makes: picked already.
+			r.SetState("groups", []PickedGroup{{ID: gs.ID, DisplayName: gs.DisplayName}})
+			done = append(done, "its users will be synced")
+		}
 		if spec.Assign && !gs.Assigned {
 			err := r.Wait(ctx, r.Env.Backoff, func(ctx context.Context) error {
 				_, err := g.AssignAppRole(ctx, r.Conn.App.ServicePrincipalID, gs.ID, defaultAccessRole)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/entrawiz/entrawiz/graphapi"
@@ -28,6 +30,18 @@ func PickGroups(ctx context.Context, g GroupReader, conn *store.Connection, p *P
 		return nil, &graphapi.Error{Kind: graphapi.KindBadInput, Op: "pick groups", Code: "TooManyGroups",
 			Message: fmt.Sprintf("the profile %s allows at most %d groups; %d were given", p.Name, p.Sync.MaxGroups, len(ids)),
 			Remedy:  "Pick fewer groups, or nest them in one group and pick that."}
+	}
+	if p != nil && p.Sync != nil && p.Sync.Groups == "created" {
+		if picked := PickedGroups(conn); len(picked) == 1 && !slices.ContainsFunc(ids, func(id string) bool { return !strings.EqualFold(id, picked[0].ID) }) {
+			return picked, nil
+		}
+		name := "the group it creates"
+		if p.CreateGroup != nil {
+			name = fmt.Sprintf("the group it creates, %q", p.CreateGroup.DisplayName)
+		}
+		return nil, &graphapi.Error{Kind: graphapi.KindBadInput, Op: "pick groups", Code: "DedicatedGroup",
+			Message: fmt.Sprintf("the profile %s syncs %s, and no other", p.Name, name),
+			Remedy:  "Add the users to sync to that group in Entra (groups nested in it count too)."}
 	}
 	seen := map[string]bool{}
 	var out []PickedGroup

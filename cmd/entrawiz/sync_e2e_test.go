@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -217,6 +218,35 @@ func TestSyncConnectionsKeepTheirOwnUsers(t *testing.T) {
 		}
 	}
 	c.run("export").mustFail(t, exitUsage) // which connection?
+}
+
+// A profile that syncs the group it creates has that group picked by
+// setup: the first sync needs no pick, and no other group may be picked.
+func TestSyncOfTheProfilesOwnGroup(t *testing.T) {
+	tn := startTenant(t, sim.Faults{})
+	c := newCLI(t, tn)
+	c.mustSetup(filepath.Join("..", "..", "docs", "profiles", "password-manager.json"))
+	own, err := tn.GroupID("Password Manager Users")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := tn.UserIDs()
+	for _, u := range ids[2:5] {
+		if err := tn.AddMember(own, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var out syncOut
+	r := c.run("sync", "--json")
+	r.mustSucceed(t)
+	r.decode(t, &out)
+	if out.Result.Plan.Created != 3 {
+		t.Fatalf("first sync of the profile's group: %+v", out.Result)
+	}
+	sales, _ := tn.GroupID("Sales Team 1")
+	msg := c.run("groups", "pick", sales).mustFail(t, exitUsage)
+	mustContain(t, msg, "Password Manager Users", "no other")
+	c.run("groups", "pick", own).mustSucceed(t)
 }
 
 // cancelAfter is an output that cancels once word was written n times.
