@@ -118,6 +118,10 @@ func syncConnection(ctx context.Context, f *factory, name string, opts *syncOpti
 	start := f.now()
 	res, syncErr := steps.SyncUsers(ctx, steps.SyncOptions{Graph: g, DB: db, Groups: groups, Spec: profile.Sync,
 		Full: opts.Full, DryRun: opts.DryRun, AllowMassDisable: opts.AllowMassDisable, Report: report, Now: f.Now})
+	// A preview (dry run) is not a sync: the last run's summary stays.
+	if opts.DryRun {
+		return conn, res, syncErr
+	}
 	steps.RecordSync(conn, start, res, syncErr)
 	cfg.Put(*conn)
 	if err := store.SaveConfig(dir, cfg); err != nil && syncErr == nil {

@@ -75,6 +75,9 @@ func TestSyncCommandsEndToEnd(t *testing.T) {
 	if r := c.run("export", "--format", "json"); strings.Contains(r.stdout, "@") {
 		t.Fatalf("a dry run wrote users:\n%s", r.stdout)
 	}
+	if r := c.run("status", "--json"); strings.Contains(r.stdout, "lastSync") {
+		t.Fatalf("a dry run was recorded as the last sync:\n%s", r.stdout)
+	}
 
 	r = c.run("sync", "--json")
 	r.mustSucceed(t)
