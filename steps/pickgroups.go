@@ -60,6 +60,16 @@ func PickGroups(ctx context.Context, g GroupReader, conn *store.Connection, p *P
 	return out, nil
 }
 
+// SavedProfile is the profile a connection was set up with, as saved on
+// it, or nil when it was not saved (connections made by early versions).
+func SavedProfile(conn *store.Connection) *Profile {
+	var p Profile
+	if raw, ok := conn.State["profile"]; ok && json.Unmarshal(raw, &p) == nil && p.Name != "" {
+		return &p
+	}
+	return nil
+}
+
 // PickedGroups reads the connection's picked groups.
 func PickedGroups(conn *store.Connection) []PickedGroup {
 	var out []PickedGroup

@@ -110,7 +110,7 @@ func Preflight(ctx context.Context, env *Env, p *Profile, conn *store.Connection
 	if err != nil {
 		return nil, err
 	}
-	plan.Items = planItems(env.now(), p, conn, plan)
+	plan.Items = planItems(env.now(), p, conn, plan, store.SecretsPlace(env.Secrets))
 
 	if rolesKnown && p.GrantAdminConsent {
 		switch {
@@ -247,7 +247,7 @@ func sameAccess(a, b []graphapi.ResourceAccess) bool {
 	return sameSet(key(a), key(b))
 }
 
-func planItems(now time.Time, p *Profile, conn *store.Connection, plan *Plan) []PlanItem {
+func planItems(now time.Time, p *Profile, conn *store.Connection, plan *Plan, secretsPlace string) []PlanItem {
 	var items []PlanItem
 	want := DesiredApp(p, plan.Access)
 	switch {
@@ -283,7 +283,7 @@ func planItems(now time.Time, p *Profile, conn *store.Connection, plan *Plan) []
 			items = append(items, PlanItem{"keep", "Client secret", fmt.Sprintf("expires %s", s.End.Format("2006-01-02"))})
 		} else {
 			end := now.AddDate(0, 0, p.Secret.LifetimeDays)
-			items = append(items, PlanItem{"create", "Client secret", fmt.Sprintf("valid %d days, until %s; kept in the OS keyring", p.Secret.LifetimeDays, end.Format("2006-01-02"))})
+			items = append(items, PlanItem{"create", "Client secret", fmt.Sprintf("valid %d days, until %s; kept in %s", p.Secret.LifetimeDays, end.Format("2006-01-02"), secretsPlace)})
 		}
 	}
 	if p.AssignmentRequired {

@@ -364,7 +364,7 @@ func (r *Run) addNextSecret(ctx context.Context, res *RotateResult) (string, err
 	}
 	r.Conn.Secrets = append(r.Conn.Secrets, sec)
 	r.secret = made.Value
-	return fmt.Sprintf("secret %s… added, ends %s, kept in the OS keyring next to the old one", sec.Hint, sec.End.Format("2006-01-02")), nil
+	return fmt.Sprintf("secret %s… added, ends %s, kept in %s next to the old one", sec.Hint, sec.End.Format("2006-01-02"), store.SecretsPlace(r.Env.Secrets)), nil
 }
 
 // loadNextSecret reads the secret being rotated in from the keyring when

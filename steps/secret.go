@@ -85,7 +85,7 @@ func applySecret(ctx context.Context, r *Run) (string, error) {
 	}
 	r.Conn.Secrets = append(r.Conn.Secrets, sec)
 	r.secret = made.Value
-	return fmt.Sprintf("secret %s… created, expires %s, kept in the OS keyring", sec.Hint, sec.End.Format("2006-01-02")), nil
+	return fmt.Sprintf("secret %s… created, expires %s, kept in %s", sec.Hint, sec.End.Format("2006-01-02"), store.SecretsPlace(r.Env.Secrets)), nil
 }
 
 // StoredSecret reads the connection's active client secret from the keyring.

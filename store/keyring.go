@@ -60,6 +60,15 @@ type Secrets interface {
 	Delete(name string) error
 }
 
+// SecretsPlace names where s keeps secrets, for messages: "the OS keyring"
+// unless s says otherwise with a Place method.
+func SecretsPlace(s Secrets) string {
+	if p, ok := s.(interface{ Place() string }); ok {
+		return p.Place()
+	}
+	return "the OS keyring"
+}
+
 // OSKeyring is the operating system's keyring (Secret Service, macOS
 // Keychain, Windows Credential Manager) with a timeout on every call.
 type OSKeyring struct {
@@ -144,6 +153,9 @@ type MemKeyring struct {
 	mu    sync.Mutex
 	items map[string]string
 }
+
+// Place says the secrets are in memory only.
+func (m *MemKeyring) Place() string { return "memory only (gone when entrawiz exits)" }
 
 // NewMemKeyring returns an empty in-memory keyring.
 func NewMemKeyring() *MemKeyring { return &MemKeyring{items: map[string]string{}} }

@@ -74,6 +74,17 @@ func (a *accessible) confirm(title string) (bool, error) {
 	return yes, err
 }
 
+// The dashboard's actions as the menu words them.
+const (
+	actTest   = "Test a connection"
+	actPick   = "Pick the groups to sync"
+	actSync   = "Synchronize users"
+	actSetup  = "Set up another connection"
+	actReset  = "Reset a connection"
+	actRotate = "Rotate a connection's client secret"
+	actQuit   = "Quit"
+)
+
 func (a *accessible) run() error {
 	if a.b.Simulated() {
 		a.printf("%s\n\n", bannerText)
@@ -84,68 +95,97 @@ func (a *accessible) run() error {
 	}
 	for len(conns) > 0 {
 		a.printDashboard(conns)
-		i, err := a.choose("What now?", "Test a connection", "Set up another connection", "Reset a connection",
-			"Rotate a connection's client secret", "Quit")
+		// Picking groups and syncing are offered only when a connection
+		// syncs, and then only for those that do.
+		syncing := a.syncingConnections(conns)
+		actions := []string{actTest}
+		if len(syncing) > 0 {
+			actions = append(actions, actPick, actSync)
+		}
+		actions = append(actions, actSetup, actReset, actRotate, actQuit)
+		i, err := a.choose("What now?", actions...)
 		if err != nil {
 			return err
 		}
-		switch i {
-		case 0, 2, 3:
-			name, err := a.pickConnection(conns)
+		switch act := actions[i]; act {
+		case actSetup:
+			return a.setup()
+		case actQuit:
+			return nil
+		case actPick, actSync:
+			j, err := a.pickConnection(syncing)
 			if err != nil {
 				return err
 			}
-			if i == 3 {
-				a.printf("Rotating the client secret of %s; the old secret keeps working until you finish.\n", name)
-				res, err := a.b.Rotate(a.ctx, name, a.report)
-				if err != nil {
-					a.printFailure("Rotating the client secret failed — the old secret still works", err)
-				} else {
-					a.printf("%s\n\n", rotateSummary(res))
-				}
-			} else if i == 0 {
-				a.printf("Testing %s.\n", name)
-				res, err := a.b.Test(a.ctx, name, a.report)
-				if err != nil {
-					a.printFailure("The connection test failed", err)
-				} else if res != nil {
-					a.printf("Test passed: %s.\n\n", res.Summary())
-				}
+			if act == actPick {
+				err = a.pickGroups(syncing[j], connectionProfile(&syncing[j], a.b.Profiles()))
 			} else {
-				ok, err := a.confirm(fmt.Sprintf("Reset %s? Its secret leaves the keyring and the connection leaves the config; the app stays in Entra.", name))
-				if err != nil {
-					return err
-				}
-				if ok {
-					if err := a.b.Reset(a.ctx, name); err != nil {
-						a.printFailure("Reset failed", err)
-					} else {
-						a.printf("%s was reset.\n\n", name)
-					}
-				}
+				err = a.syncUsers(syncing[j].Name)
 			}
-			if conns, err = a.b.Connections(); err != nil {
+			if err != nil {
 				return err
 			}
-		case 1:
-			return a.setup()
 		default:
-			return nil
+			j, err := a.pickConnection(conns)
+			if err != nil {
+				return err
+			}
+			if err := a.connectionAction(act, conns[j].Name); err != nil {
+				return err
+			}
+		}
+		if conns, err = a.b.Connections(); err != nil {
+			return err
 		}
 	}
 	return a.setup()
 }
 
-func (a *accessible) pickConnection(conns []store.Connection) (string, error) {
+// connectionAction tests, resets or rotates the secret of a connection.
+func (a *accessible) connectionAction(act, name string) error {
+	switch act {
+	case actRotate:
+		a.printf("Rotating the client secret of %s; the old secret keeps working until you finish.\n", name)
+		res, err := a.b.Rotate(a.ctx, name, a.report)
+		if err != nil {
+			a.printFailure("Rotating the client secret failed — the old secret still works", err)
+		} else {
+			a.printf("%s\n\n", rotateSummary(res))
+		}
+	case actTest:
+		a.printf("Testing %s.\n", name)
+		res, err := a.b.Test(a.ctx, name, a.report)
+		if err != nil {
+			a.printFailure("The connection test failed", err)
+		} else if res != nil {
+			a.printf("Test passed: %s.\n\n", res.Summary())
+		}
+	case actReset:
+		ok, err := a.confirm(fmt.Sprintf("Reset %s? Its secret leaves the keyring and the connection leaves the config; the app stays in Entra.", name))
+		if err != nil {
+			return err
+		}
+		if ok {
+			if err := a.b.Reset(a.ctx, name); err != nil {
+				a.printFailure("Reset failed", err)
+			} else {
+				a.printf("%s was reset.\n\n", name)
+			}
+		}
+	}
+	return nil
+}
+
+// pickConnection asks which of conns, when there is a choice.
+func (a *accessible) pickConnection(conns []store.Connection) (int, error) {
 	if len(conns) == 1 {
-		return conns[0].Name, nil
+		return 0, nil
 	}
 	names := make([]string, len(conns))
 	for i, c := range conns {
 		names[i] = c.Name
 	}
-	i, err := a.choose("Which connection?", names...)
-	return names[i], err
+	return a.choose("Which connection?", names...)
 }
 
 func (a *accessible) printDashboard(conns []store.Connection) {
@@ -179,7 +219,7 @@ func (a *accessible) setup() error {
 	names := make([]string, len(profiles))
 	for i, p := range profiles {
 		names[i] = p.Name
-		a.printf("%d. %s\n\n", i+1, ansi.Strip(profileDetails(st, p, 100)))
+		a.printf("%d. %s\n\n", i+1, ansi.Strip(profileDetails(st, p, 100, secretsPlace(a.b.Simulated()))))
 	}
 	choice, err := a.choose("Which profile?", names...)
 	if err != nil {

@@ -303,3 +303,30 @@ func syncLine(s *steps.SyncSummary) string {
 	}
 	return fmt.Sprintf("%s — %s: %d created, %d updated, %d disabled, %d unchanged", at, kind, s.Created, s.Updated, s.Disabled+s.Deleted, s.Unchanged)
 }
+
+// connectionProfile is the profile a saved connection was set up with: the
+// copy saved on it, else the one of its name on offer; nil when neither.
+func connectionProfile(c *store.Connection, offered []*steps.Profile) *steps.Profile {
+	if p := steps.SavedProfile(c); p != nil {
+		return p
+	}
+	for _, p := range offered {
+		if p.Name == c.Profile {
+			return p
+		}
+	}
+	return nil
+}
+
+// syncNext is what a profile that syncs users asks for once set up:
+// picking the groups ("groups"), or, with a group of its own, the first
+// sync ("sync"); "" for a profile that does not sync.
+func syncNext(p *steps.Profile) string {
+	switch {
+	case p == nil || p.Sync == nil:
+		return ""
+	case p.Sync.Groups == "created":
+		return "sync"
+	}
+	return "groups"
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	tea "charm.land/bubbletea/v2"
 
@@ -132,12 +133,25 @@ func (m *model) outcome(msg tea.Msg) (tea.Cmd, bool) {
 		}
 		return m.welcome(), true
 
+	case afterSetupMsg:
+		m.afterSetup = msg.open
+		return connectionsCmd(m.b), true
+
 	case connectionsLoaded:
 		if msg.err != nil {
 			return m.show(newFailure(m.c, opLoad, "Reading the saved connections failed", msg.err, false, false)), true
 		}
 		if len(msg.conns) == 0 {
 			return m.welcome(), true
+		}
+		if open := m.afterSetup; open != "" {
+			m.afterSetup = ""
+			cmd := m.dashboard(msg.conns)
+			newest := slices.MaxFunc(msg.conns, func(a, b store.Connection) int { return a.Created.Compare(b.Created) })
+			if open == "sync" {
+				return tea.Batch(cmd, emit(openSyncMsg{name: newest.Name})), true
+			}
+			return tea.Batch(cmd, emit(openPickerMsg{name: newest.Name})), true
 		}
 		if d, ok := m.screen.(*dashboard); ok {
 			m.conns = msg.conns
@@ -479,10 +493,8 @@ func (m *model) openPicker(name string) tea.Cmd {
 	for i := range m.conns {
 		if c := &m.conns[i]; c.Name == name {
 			picked = steps.PickedGroups(c)
-			for _, p := range m.profiles {
-				if p.Name == c.Profile && p.Sync != nil {
-					limit = p.Sync.MaxGroups
-				}
+			if p := connectionProfile(c, m.profiles); p != nil && p.Sync != nil {
+				limit = p.Sync.MaxGroups
 			}
 		}
 	}

@@ -177,15 +177,34 @@ func (s *finish) Init() tea.Cmd    { return nil }
 func (s *finish) SetSize(w, h int) { s.w, s.h = w, h }
 func (s *finish) Typing() bool     { return false }
 func (s *finish) Keys() []key.Binding {
-	return []key.Binding{withHelp(s.c.keys.Continue, "quit")}
+	k := s.c.keys
+	keys := []key.Binding{withHelp(k.Continue, "quit")}
+	switch s.next() {
+	case "groups":
+		keys = append(keys, withHelp(k.Groups, "pick the groups to sync"))
+	case "sync":
+		keys = append(keys, withHelp(k.Sync, "sync its group now"))
+	}
+	return keys
 }
 
+func (s *finish) next() string { return syncNext(s.profile) }
+
 func (s *finish) Update(msg tea.Msg) tea.Cmd {
-	if km, ok := msg.(tea.KeyPressMsg); ok && key.Matches(km, s.c.keys.Continue) {
+	km, ok := msg.(tea.KeyPressMsg)
+	switch {
+	case !ok:
+	case key.Matches(km, s.c.keys.Continue):
 		return emit(quitMsg{})
+	case s.next() == "groups" && key.Matches(km, s.c.keys.Groups), s.next() == "sync" && key.Matches(km, s.c.keys.Sync):
+		return emit(afterSetupMsg{open: s.next()})
 	}
 	return nil
 }
+
+// afterSetupMsg asks for the dashboard, with the new connection's picker
+// or sync screen open.
+type afterSetupMsg struct{ open string }
 
 func (s *finish) View() string {
 	st := s.c.styles
@@ -205,7 +224,13 @@ func (s *finish) View() string {
 	}
 	b.WriteString(ansi.Wrap(fmt.Sprintf("%s in %s %s", what, where, how), s.w, " ") + "\n")
 	if s.profile != nil && s.profile.Secret != nil {
-		b.WriteString(ansi.Wrap(fmt.Sprintf("The client secret is in the OS keyring and expires in %d days; entrawiz status warns a month before.", s.profile.Secret.LifetimeDays), s.w, " ") + "\n")
+		b.WriteString(ansi.Wrap(fmt.Sprintf("The client secret is in %s and expires in %d days; entrawiz status warns a month before.", s.c.secretsPlace(), s.profile.Secret.LifetimeDays), s.w, " ") + "\n")
+	}
+	switch s.next() {
+	case "groups":
+		b.WriteString("\n" + ansi.Wrap("Next: pick the groups whose users the product gets — press "+st.Key.Render("g")+"; then the first sync shows what it will do before it writes anything.", s.w, " ") + "\n")
+	case "sync":
+		b.WriteString("\n" + ansi.Wrap("Next: the users of the profile's group are synced — press "+st.Key.Render("s")+" to preview the first sync.", s.w, " ") + "\n")
 	}
 	b.WriteString("\n" + st.Strong.Render("Later") + "\n")
 	for _, c := range [][2]string{

@@ -19,10 +19,21 @@ import (
 // common is what every screen shares with the root: styles, keys, the
 // clock and the spinner's current frame.
 type common struct {
-	styles *styles
-	keys   *keyMap
-	now    func() time.Time
-	spin   string
+	styles    *styles
+	keys      *keyMap
+	now       func() time.Time
+	spin      string
+	simulated bool // the demo's tenant: secrets live in memory only
+}
+
+// secretsPlace is where the wizard keeps client secrets, for the text.
+func (c *common) secretsPlace() string { return secretsPlace(c.simulated) }
+
+func secretsPlace(simulated bool) string {
+	if simulated {
+		return "memory only (this demo)"
+	}
+	return "the OS keyring"
 }
 
 // screen is one child of the root: the active step's screen. Screens turn
@@ -76,7 +87,10 @@ type model struct {
 	// beforeManual is the screen the manual path returns to.
 	beforeManual screen
 	onDashboard  bool
-	dash         *dashboard
+	// afterSetup is the screen to open on the new connection once the
+	// dashboard has loaded: "groups" or "sync" (from the finish screen).
+	afterSetup string
+	dash       *dashboard
 
 	// The operation in flight: its generation, cancel and context.
 	gen    int
@@ -96,7 +110,7 @@ type model struct {
 
 func newModel(ctx context.Context, b Backend, opts Options) *model {
 	st := newStyles(opts.NoColor)
-	c := &common{styles: st, keys: newKeyMap(), now: time.Now}
+	c := &common{styles: st, keys: newKeyMap(), now: time.Now, simulated: b.Simulated()}
 	m := &model{ctx: ctx, b: b, opts: opts, c: c, width: 80, height: 24,
 		// Simulated and Tenant are plain settings, read here so the very
 		// first frame carries the banner; everything else is read in

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/entrawiz/entrawiz/graphapi"
+	"github.com/entrawiz/entrawiz/store"
 )
 
 func consentErr() error {
@@ -55,7 +56,7 @@ func TestFirstFrameShowsBannerBeforeAnythingLoads(t *testing.T) {
 func TestWelcomeShowsWhatEachProfileDoes(t *testing.T) {
 	d := newDriver(t, newFake(t), Options{Width: 80, Height: 24})
 	d.contains("What are you connecting?", "directory-sync", "sso-sync", "built-in profile",
-		"User.Read.All", "365 days, kept in the OS keyring", "Your tenant")
+		"User.Read.All", "365 days, kept in memory only", "Your tenant")
 	d.press("down")
 	d.contains("Web sign-in (OpenID Connect)", "https://app.example.com/auth/")
 	d.lacks("App perms")
@@ -414,4 +415,22 @@ func TestHelpBarShowsOnlyWhatWorks(t *testing.T) {
 	d.lacks("r retry", "c copy code")
 	d.press("?")
 	d.contains("ctrl+c", "quit now")
+}
+
+// A profile that syncs ends on "pick the groups": g opens the dashboard
+// with the newest connection's picker, not another connection's.
+func TestFinishLeadsToTheNewConnectionsPicker(t *testing.T) {
+	f := newFake(t)
+	f.tenant, f.silent = "contoso.com", true
+	d := toPlan(t, f, Options{Width: 80, Height: 24})
+	d.press("enter")
+	d.press("enter")
+	d.contains("All done", "Next: pick the groups", "g pick the groups to sync")
+	conns := testConnections(testNow)
+	made := store.Connection{Name: "fabrikam.onmicrosoft.com/directory-sync", Profile: "directory-sync", Enabled: true, Created: testNow.Add(time.Minute)}
+	f.mu.Lock()
+	f.conns = append(conns, made)
+	f.mu.Unlock()
+	d.press("g")
+	d.contains("Pick the groups to sync", "fabrikam.onmicrosoft.com/directory-sync")
 }

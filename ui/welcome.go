@@ -151,14 +151,14 @@ func (w *welcome) View() string {
 	form := w.c.styles.formView(w.form.View())
 	if w.sideBySide() {
 		dw := w.w - w.formWidth() - 3
-		details := lipgloss.NewStyle().Width(dw).Render(profileDetails(s, p, dw))
+		details := lipgloss.NewStyle().Width(dw).Render(profileDetails(s, p, dw, w.c.secretsPlace()))
 		return head + "\n" + lipgloss.JoinHorizontal(lipgloss.Top, form, "   ", details)
 	}
-	return head + "\n" + strings.TrimRight(form, "\n") + "\n\n" + profileDetails(s, p, w.w)
+	return head + "\n" + strings.TrimRight(form, "\n") + "\n\n" + profileDetails(s, p, w.w, w.c.secretsPlace())
 }
 
 // profileDetails says what a profile will do in the tenant.
-func profileDetails(s *styles, p *steps.Profile, w int) string {
+func profileDetails(s *styles, p *steps.Profile, w int, secretsPlace string) string {
 	var b strings.Builder
 	line := func(label, value string) {
 		if value == "" {
@@ -186,7 +186,7 @@ func profileDetails(s *styles, p *steps.Profile, w int) string {
 		line("Public", "public client flows allowed")
 	}
 	if p.Secret != nil {
-		line("Secret", fmt.Sprintf("%d days, kept in the OS keyring", p.Secret.LifetimeDays))
+		line("Secret", fmt.Sprintf("%d days, kept in %s", p.Secret.LifetimeDays, secretsPlace))
 	}
 	if p.CreateGroup != nil {
 		line("Group", fmt.Sprintf("creates %q", p.CreateGroup.DisplayName))

@@ -76,9 +76,8 @@ func testRun(ctx context.Context, f *factory, opts *testOptions) error {
 // savedProfile is the profile the connection was set up with, as saved then,
 // so later commands need neither the file nor the same entrawiz version.
 func savedProfile(conn *store.Connection) (*steps.Profile, error) {
-	var p steps.Profile
-	if raw, ok := conn.State["profile"]; ok && json.Unmarshal(raw, &p) == nil && p.Name != "" {
-		return &p, nil
+	if p := steps.SavedProfile(conn); p != nil {
+		return p, nil
 	}
 	return steps.LoadProfile(conn.Profile)
 }
