@@ -188,6 +188,18 @@ func (c *Client) GroupMemberCount(ctx context.Context, groupID string, transitiv
 	return int64(deref(n)), nil
 }
 
+// GroupUserCount counts the users in a group at any depth of nesting (GET
+// /groups/{id}/transitiveMembers/microsoft.graph.user/$count): the users a
+// sync of the group reads, without the nested groups themselves.
+func (c *Client) GroupUserCount(ctx context.Context, groupID string) (int64, error) {
+	n, err := c.sdk.Groups().ByGroupId(groupID).TransitiveMembers().GraphUser().Count().Get(ctx,
+		&groups.ItemTransitiveMembersGraphUserCountRequestBuilderGetRequestConfiguration{Headers: eventual()})
+	if err != nil {
+		return 0, wrap("count group users", err)
+	}
+	return int64(deref(n)), nil
+}
+
 // GroupUsers streams the users in a group, nested groups included (GET
 // /groups/{id}/transitiveMembers/graph.user), one page at a time: onPage
 // gets each page as it arrives, while the next page is being fetched, and

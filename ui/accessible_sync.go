@@ -160,8 +160,8 @@ func (a *accessible) listGroups(name string, groups []graphapi.Group, from int, 
 	for i, g := range page {
 		a.printf("%d. %s", from+i+1, cmp.Or(g.DisplayName, g.ID))
 		if c := counts[i]; c != nil {
-			if c.Members >= 0 {
-				a.printf(", %d members", c.Members)
+			if c.Users >= 0 {
+				a.printf(", %d users", c.Users)
 			}
 			if c.Nested > 0 {
 				a.printf(", %d nested groups", c.Nested)

@@ -74,8 +74,8 @@ type Backend interface {
 
 // GroupCounts are a group's member counts.
 type GroupCounts struct {
-	Members int64 // members at any depth of nesting
-	Nested  int   // groups nested in it, at any depth; -1 when not known
+	Users  int64 // users at any depth of nesting: those a sync reads
+	Nested int   // groups nested in it, at any depth; -1 when not known
 }
 
 // SyncRequest is how a sync started from the wizard runs.

@@ -76,7 +76,7 @@ func (f *fakeBackend) SearchGroups(ctx context.Context, connection string, q gra
 
 func (f *fakeBackend) GroupCounts(ctx context.Context, connection, groupID string) (GroupCounts, error) {
 	f.record("GroupCounts " + groupID)
-	return GroupCounts{Members: int64(len(groupID) * 10), Nested: f.gf.nested[groupID]}, nil
+	return GroupCounts{Users: int64(len(groupID) * 10), Nested: f.gf.nested[groupID]}, nil
 }
 
 func (f *fakeBackend) PickGroups(ctx context.Context, connection string, ids []string) ([]steps.PickedGroup, error) {

@@ -250,7 +250,7 @@ func (p *picker) Update(msg tea.Msg) tea.Cmd {
 		if msg.err == nil {
 			p.counts[msg.id] = msg.counts
 		} else {
-			p.counts[msg.id] = GroupCounts{Members: -1, Nested: -1}
+			p.counts[msg.id] = GroupCounts{Users: -1, Nested: -1}
 		}
 		return nil
 	case groupsSavedMsg:
@@ -388,10 +388,10 @@ func (p *picker) row(i int) string {
 	count := "…"
 	if c, ok := p.counts[g.ID]; ok {
 		switch {
-		case c.Members < 0:
+		case c.Users < 0:
 			count = "count unavailable"
 		default:
-			count = fmt.Sprintf("%d members", c.Members)
+			count = fmt.Sprintf("%d users", c.Users)
 		}
 		if c.Nested > 0 {
 			count += fmt.Sprintf(" · %d nested group(s)", c.Nested)

@@ -77,7 +77,7 @@ func TestPickerSelectsWithinTheLimitAndSaves(t *testing.T) {
 	f.gf.nested = map[string]int{"g-00001": 3}
 	f.profiles[0].Sync.MaxGroups = 2
 	d := toPicker(t, f, 80, 24)
-	d.contains("0 selected of at most 2", "3 nested group(s)", "members")
+	d.contains("0 selected of at most 2", "3 nested group(s)", "users")
 	d.press("down", "space", "down", "space")
 	d.contains("2 selected of at most 2")
 	d.press("down", "space")

@@ -86,7 +86,7 @@ func appGraph(f *factory, name string) (*store.Config, string, *store.Connection
 type groupLine struct {
 	ID          string `json:"id"`
 	DisplayName string `json:"displayName"`
-	Members     int64  `json:"transitiveMembers"`
+	Users       int64  `json:"users"` // at any depth of nesting: what a sync reads
 	Picked      bool   `json:"picked,omitempty"`
 }
 
@@ -108,11 +108,11 @@ func groupsListRun(ctx context.Context, f *factory, opts *groupsOptions) error {
 	}
 	lines := []groupLine{}
 	for _, grp := range page.Groups {
-		n, err := g.GroupMemberCount(ctx, grp.ID, true)
+		n, err := g.GroupUserCount(ctx, grp.ID)
 		if err != nil {
 			return err
 		}
-		lines = append(lines, groupLine{ID: grp.ID, DisplayName: grp.DisplayName, Members: n, Picked: picked[grp.ID]})
+		lines = append(lines, groupLine{ID: grp.ID, DisplayName: grp.DisplayName, Users: n, Picked: picked[grp.ID]})
 	}
 	if opts.JSON {
 		return writeJSON(f, map[string]any{"groups": lines, "count": page.Count, "nextLink": page.NextLink})
@@ -122,7 +122,7 @@ func groupsListRun(ctx context.Context, f *factory, opts *groupsOptions) error {
 		if l.Picked {
 			mark = "*"
 		}
-		fmt.Fprintf(f.Out, "%s %s  %-40s %d members\n", mark, l.ID, l.DisplayName, l.Members)
+		fmt.Fprintf(f.Out, "%s %s  %-40s %d users\n", mark, l.ID, l.DisplayName, l.Users)
 	}
 	if page.NextLink != "" {
 		fmt.Fprintf(f.ErrOut, "More groups: run again with --next '%s'\n", page.NextLink)

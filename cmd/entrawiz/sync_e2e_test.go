@@ -19,7 +19,7 @@ type groupsListOut struct {
 	Groups []struct {
 		ID          string `json:"id"`
 		DisplayName string `json:"displayName"`
-		Members     int64  `json:"transitiveMembers"`
+		Users       int64  `json:"users"`
 		Picked      bool   `json:"picked"`
 	} `json:"groups"`
 	NextLink string `json:"nextLink"`
@@ -56,7 +56,7 @@ func TestSyncCommandsEndToEnd(t *testing.T) {
 	r = c.run("groups", "list", "--search", "Legal", "--json")
 	r.mustSucceed(t)
 	r.decode(t, &page)
-	if len(page.Groups) != 1 || page.Groups[0].DisplayName != "Legal Team 5" || page.Groups[0].Members != 9 {
+	if len(page.Groups) != 1 || page.Groups[0].DisplayName != "Legal Team 5" || page.Groups[0].Users != 8 {
 		t.Fatalf("search Legal: %+v", page)
 	}
 	legal := page.Groups[0].ID

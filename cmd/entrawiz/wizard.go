@@ -313,11 +313,11 @@ func (w *wizardBackend) GroupCounts(ctx context.Context, connection, groupID str
 	if err != nil {
 		return ui.GroupCounts{}, err
 	}
-	n, err := g.GroupMemberCount(ctx, groupID, true)
+	n, err := g.GroupUserCount(ctx, groupID)
 	if err != nil {
 		return ui.GroupCounts{}, err
 	}
-	counts := ui.GroupCounts{Members: n, Nested: -1}
+	counts := ui.GroupCounts{Users: n, Nested: -1}
 	if sub, err := g.GroupSubgroups(ctx, groupID); err == nil {
 		counts.Nested = len(sub)
 	}
