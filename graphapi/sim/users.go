@@ -18,8 +18,11 @@ var singleUserOnly = map[string]bool{"aboutme": true, "birthday": true, "hiredat
 	"skills": true, "mailboxsettings": true}
 
 // get returns one property of a user, as Graph spells and types it.
-func (u *user) get(prop string) (any, bool) {
-	switch strings.ToLower(prop) {
+func (u *user) get(prop string) (any, bool) { return u.getLower(strings.ToLower(prop)) }
+
+// getLower is get with the property name in lower case.
+func (u *user) getLower(prop string) (any, bool) {
+	switch prop {
 	case "id":
 		return u.ID, true
 	case "displayname":
@@ -412,11 +415,12 @@ func (c *gctx) groupMembers(g *group, transitive bool, rest []string) {
 		set = cast + "s"
 	}
 	if cast == "user" && len(c.q.sel) > 0 {
+		fields := userFields(c.q.sel)
 		c.pageJSON(set, len(ids), func(buf []byte, i int) []byte {
 			d.mu.RLock()
 			defer d.mu.RUnlock()
 			if u := d.usersByID[ids[i]]; u != nil {
-				return u.appendJSON(buf, c.q.sel)
+				return u.appendFields(buf, fields)
 			}
 			return appendJSON(buf, map[string]any{"id": ids[i]})
 		})
@@ -433,19 +437,36 @@ func (c *gctx) groupMembers(g *group, transitive bool, rest []string) {
 // appendJSON appends the user as a member with the selected properties,
 // as memberRender and project would give it, without building a map.
 func (u *user) appendJSON(buf []byte, sel []string) []byte {
-	buf = append(buf, `{"@odata.type":"#microsoft.graph.user","id":`...)
-	buf = appendJSONString(buf, u.ID)
-	var done [8]string
-	seen := done[:0]
+	return u.appendFields(buf, userFields(sel))
+}
+
+// userFields are the user properties $select names, as Graph spells them,
+// each once, id aside (it is always written first).
+func userFields(sel []string) []userField {
+	var out []userField
 	for _, n := range sel {
-		p, ok := userPropByLower[strings.ToLower(n)]
-		if !ok || p == "id" || slices.Contains(seen, p) {
+		lower := strings.ToLower(n)
+		p, ok := userPropByLower[lower]
+		if !ok || p == "id" || slices.ContainsFunc(out, func(f userField) bool { return f.name == p }) {
 			continue
 		}
-		seen = append(seen, p)
-		v, _ := u.get(p)
+		out = append(out, userField{name: p, lower: lower, key: appendJSONString(nil, p)})
+	}
+	return out
+}
+
+type userField struct {
+	name, lower string
+	key         []byte // the name as a JSON string
+}
+
+func (u *user) appendFields(buf []byte, fields []userField) []byte {
+	buf = append(buf, `{"@odata.type":"#microsoft.graph.user","id":`...)
+	buf = appendJSONString(buf, u.ID)
+	for _, f := range fields {
+		v, _ := u.getLower(f.lower)
 		buf = append(buf, ',')
-		buf = appendJSONString(buf, p)
+		buf = append(buf, f.key...)
 		buf = append(buf, ':')
 		buf = appendJSON(buf, v)
 	}
