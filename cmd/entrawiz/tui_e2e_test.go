@@ -237,7 +237,8 @@ func tuiMustMatch(t *testing.T, stage, screen, expr string) []string {
 }
 
 // TestDemoInTerminal drives `entrawiz demo` in a 100×30 terminal from the
-// welcome screen to the finish screen and checks that it exits 0.
+// welcome screen to the finish screen, then picks a group, previews and
+// runs its first sync, and checks that it exits 0.
 func TestDemoInTerminal(t *testing.T) {
 	t.Parallel()
 	tmux := tuiNeedTmux(t)
@@ -278,8 +279,29 @@ func TestDemoInTerminal(t *testing.T) {
 	tuiMustMatch(t, "hand-off", s, `Client secret \(Value\)\s+•+ hidden`)
 	tt.send("Enter")
 
-	tt.waitFor("finish", tuiStageWait, nil, "All done", "enter quit")
+	tt.waitFor("finish", tuiStageWait, nil, "All done", "enter quit", "g pick the groups to sync")
+
+	// The guide's last steps: pick a group, preview, synchronize.
+	tt.send("g")
+	tt.waitFor("picker", tuiStageWait, nil, "Pick the groups to sync", "All Users", "users")
+	tt.typeText("Legal Team")
+	tt.waitFor("search", tuiStageWait, nil, "· 2 group(s) match", "Legal Team 5", "Legal Team 37", "1 nested group(s)")
+	tt.send("Down")
+	tt.send("Space")
+	tt.waitFor("selected", tuiStageWait, nil, "1 selected")
 	tt.send("Enter")
+	tt.waitFor("dashboard", tuiStageWait, nil, "Your connections", "1 picked: Legal Team 5")
+	tt.send("s")
+	s = tt.waitFor("preview", tuiStageWait, nil, "Preview · full run", "nothing written yet", "enter runs the sync")
+	created := tuiMustMatch(t, "preview", s, `Created\s+(\d+)`)[1]
+	tt.send("Enter")
+	s = tt.waitFor("synced", tuiStageWait, nil, "✓ Synced · full run", "Last runs")
+	if got := tuiMustMatch(t, "synced", s, `Created\s+(\d+)`)[1]; got != created || got == "0" {
+		t.Errorf("synced: created %s, the preview said %s", got, created)
+	}
+	tt.send("Escape")
+	tt.waitFor("dashboard after sync", tuiStageWait, nil, "Your connections", "Last sync")
+	tt.send("q")
 	if st := tt.waitExit(tuiStageWait); st != "EXIT=0" {
 		t.Fatalf("entrawiz demo ended with %s; last screen:\n%s", st, tt.screen())
 	}
