@@ -147,34 +147,47 @@ func (f *factory) newSession(admin *graphapi.Admin, id graphapi.Identity) (*sess
 // signIn signs the admin in: silently from the saved cache when it can,
 // else with a device code shown on stderr.
 func (f *factory) signIn(ctx context.Context, tenant string, scopes []string) (*session, error) {
-	admin, cache, err := f.newAdmin(tenant, scopes)
+	sess, cache, err := f.signInWith(ctx, tenant, scopes, func(dc *graphapi.DeviceCodeSignIn) {
+		fmt.Fprintf(f.ErrOut, "\nTo sign in, open %s and enter the code %s\n(the code expires at %s)\n\n",
+			dc.VerificationURL, dc.UserCode, dc.ExpiresOn.Local().Format("15:04"))
+	})
 	if err != nil {
 		return nil, err
+	}
+	fmt.Fprintf(f.ErrOut, "Signed in as %s\n", sess.identity.UPN)
+	if err := cache.Err(); err != nil {
+		fmt.Fprintf(f.ErrOut, "Note: this sign-in will not be remembered: %v\n", err)
+	}
+	return sess, nil
+}
+
+// signInWith signs the admin in silently from the saved cache when it
+// can, else with a device code that show presents. The cache says whether
+// the sign-in could be remembered.
+func (f *factory) signInWith(ctx context.Context, tenant string, scopes []string, show func(*graphapi.DeviceCodeSignIn)) (*session, *graphapi.PersistentCache, error) {
+	admin, cache, err := f.newAdmin(tenant, scopes)
+	if err != nil {
+		return nil, nil, err
 	}
 	id, err := admin.SignInSilent(ctx)
 	if err != nil {
 		if !needsInteractiveSignIn(err) {
-			return nil, err
+			return nil, nil, err
 		}
 		dc, err := admin.StartDeviceCode(ctx)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		fmt.Fprintf(f.ErrOut, "\nTo sign in, open %s and enter the code %s\n(the code expires at %s)\n\n",
-			dc.VerificationURL, dc.UserCode, dc.ExpiresOn.Local().Format("15:04"))
+		show(dc)
 		if f.OnDeviceCode != nil {
 			f.OnDeviceCode(dc.UserCode)
 		}
-		id, err = dc.Wait(ctx)
-		if err != nil {
-			return nil, err
+		if id, err = dc.Wait(ctx); err != nil {
+			return nil, nil, err
 		}
 	}
-	fmt.Fprintf(f.ErrOut, "Signed in as %s\n", id.UPN)
-	if err := cache.Err(); err != nil {
-		fmt.Fprintf(f.ErrOut, "Note: this sign-in will not be remembered: %v\n", err)
-	}
-	return f.newSession(admin, id)
+	sess, err := f.newSession(admin, id)
+	return sess, cache, err
 }
 
 // needsInteractiveSignIn reports whether a failed silent sign-in should be

@@ -261,29 +261,10 @@ func (w *wizardBackend) Rotate(ctx context.Context, connection string, report fu
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errNoProfile, err)
 	}
-	admin, _, err := w.f.newAdmin(conn.Tenant.ID, rotateScopes(profile))
-	if err != nil {
-		return nil, err
-	}
-	id, err := admin.SignInSilent(ctx)
-	if err != nil {
-		if !needsInteractiveSignIn(err) {
-			return nil, err
-		}
-		dc, err := admin.StartDeviceCode(ctx)
-		if err != nil {
-			return nil, err
-		}
+	sess, _, err := w.f.signInWith(ctx, conn.Tenant.ID, rotateScopes(profile), func(dc *graphapi.DeviceCodeSignIn) {
 		report(steps.Event{Step: "sign-in", Title: "Sign in", Kind: steps.DeviceCode, Code: dc.UserCode, URL: dc.VerificationURL,
 			Expires: dc.ExpiresOn, Message: fmt.Sprintf("To sign in, open %s and enter the code %s", dc.VerificationURL, dc.UserCode)})
-		if w.f.OnDeviceCode != nil {
-			w.f.OnDeviceCode(dc.UserCode)
-		}
-		if id, err = dc.Wait(ctx); err != nil {
-			return nil, err
-		}
-	}
-	sess, err := w.f.newSession(admin, id)
+	})
 	if err != nil {
 		return nil, err
 	}
