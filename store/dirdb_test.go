@@ -24,6 +24,18 @@ func TestOpenDirectoryIsPrivateAndWAL(t *testing.T) {
 	if err := db.db.QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil || mode != "wal" {
 		t.Errorf("journal mode %q (%v), want wal", mode, err)
 	}
+	var size int
+	if err := db.db.QueryRow(`PRAGMA page_size`).Scan(&size); err != nil || size != pageSize {
+		t.Errorf("page size %d (%v), want %d", size, err, pageSize)
+	}
+	// Opened again, it keeps both.
+	db.Close()
+	if db, err = OpenDirectory(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.db.QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil || mode != "wal" {
+		t.Errorf("reopened: journal mode %q (%v), want wal", mode, err)
+	}
 	if st, err := db.Staged(context.Background()); err != nil || st != nil {
 		t.Errorf("a new database has a staged run: %+v %v", st, err)
 	}
