@@ -165,16 +165,33 @@ func OpenDirectory(dir string) (*DirDB, error) {
 }
 
 // migrate brings a database made by an earlier version up to the schema.
+// An earlier version staged a full run's users where this one does not
+// look for them, so a run it left unfinished is dropped (the next run
+// starts afresh) rather than resumed without its pages.
 func migrate(db *sql.DB) error {
 	var n int
 	if err := db.QueryRow(`SELECT count(*) FROM pragma_table_info('users') WHERE name = 'plan'`).Scan(&n); err != nil {
 		return err
 	}
-	if n == 0 {
-		_, err := db.Exec(`ALTER TABLE users ADD COLUMN plan TEXT NOT NULL DEFAULT ''`)
+	if n > 0 {
+		return nil
+	}
+	tx, err := db.Begin()
+	if err != nil {
 		return err
 	}
-	return nil
+	defer tx.Rollback()
+	// Another process may have migrated meanwhile.
+	if _, err := tx.Exec(`ALTER TABLE users ADD COLUMN plan TEXT NOT NULL DEFAULT ''`); err != nil {
+		if strings.Contains(err.Error(), "duplicate column") {
+			return nil
+		}
+		return err
+	}
+	if err := clearStage(context.Background(), tx); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
 // Close closes the database.

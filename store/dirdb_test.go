@@ -90,3 +90,45 @@ func TestStagePageIsResumable(t *testing.T) {
 		t.Fatalf("%d memberships, want 250", len(ms))
 	}
 }
+
+// A database an earlier version left with a full run half staged (its
+// users where this version does not look for them) drops that run rather
+// than resume it without its pages, which would disable those users.
+func TestMigrationDropsAnEarlierVersionsStagedRun(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db, err := OpenDirectory(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := Stage{Kind: "full", GroupSet: "x", Groups: []string{"g"}, Dirty: []string{"g"}, Step: "read-groups", Link: "next"}
+	if err := db.BeginStage(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+	// As the earlier version staged a page: into stage_users, and with no
+	// plan column on users.
+	for _, q := range []string{
+		`INSERT INTO stage_users (id, upn, display_name, given_name, surname, mail, job_title, department, account_enabled) VALUES ('u1', 'a@x', 'A', '', '', '', '', '', 1)`,
+		`INSERT INTO stage_members VALUES ('g', 'u1')`,
+		`ALTER TABLE users DROP COLUMN plan`,
+	} {
+		if _, err := db.db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	if db, err = OpenDirectory(dir); err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if got, err := db.Staged(ctx); err != nil || got != nil {
+		t.Fatalf("the earlier version's staged run is still there: %+v %v", got, err)
+	}
+	var n int
+	if err := db.db.QueryRow(`SELECT count(*) FROM stage_users`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("%d staged users left (%v)", n, err)
+	}
+	if err := db.db.QueryRow(`SELECT count(*) FROM pragma_table_info('users') WHERE name = 'plan'`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("users has no plan column after the migration (%v)", err)
+	}
+}
