@@ -619,4 +619,3 @@ func (d *DirDB) tx(ctx context.Context, what string, fn func(*sql.Tx) error) err
 	}
 	return nil
 }
-
