@@ -95,12 +95,15 @@ type SyncResult struct {
 	DryRun  bool   `json:"dryRun,omitempty"`
 	Resumed bool   `json:"resumed,omitempty"`
 	// GoneGroups are picked groups deleted in Entra: read as empty.
-	GoneGroups []string        `json:"goneGroups,omitempty"`
-	FellBack   bool            `json:"fellBack,omitempty"` // an expired delta link made it a full run
-	Pages      int             `json:"pages"`
-	Users      int             `json:"usersRead"`
-	Took       time.Duration   `json:"took"`
-	Plan       *store.SyncPlan `json:"plan"`
+	GoneGroups []string `json:"goneGroups,omitempty"`
+	FellBack   bool     `json:"fellBack,omitempty"` // an expired delta link made it a full run
+	// Restarted is set when a group deleted part way through its read
+	// made the run start again from the first page.
+	Restarted bool            `json:"restarted,omitempty"`
+	Pages     int             `json:"pages"`
+	Users     int             `json:"usersRead"`
+	Took      time.Duration   `json:"took"`
+	Plan      *store.SyncPlan `json:"plan"`
 	// Stopped says why a real run with this plan would be refused.
 	Stopped string `json:"stopped,omitempty"`
 }
@@ -167,9 +170,19 @@ func SyncUsers(ctx context.Context, o SyncOptions) (*SyncResult, error) {
 	}
 	res.RunID = runID
 	err = s.run(ctx)
-	if graphapi.IsKind(err, graphapi.KindDeltaExpired) {
-		s.report("a saved delta link expired: reading the groups in full")
-		res.FellBack = true
+	// Two things make what is staged unusable; a full run from the start
+	// replaces it.
+	restart := ""
+	switch {
+	case graphapi.IsKind(err, graphapi.KindDeltaExpired):
+		restart, res.FellBack = "a saved delta link expired: reading the groups in full", true
+	case graphapi.IsKind(err, graphapi.KindNotFound) && s.st.Step == "read-groups" && s.st.Link != "":
+		// The group being read went away part way: its pages so far are
+		// staged, and its next page cannot be had.
+		restart, res.Restarted = "a picked group was deleted while it was read: reading the groups again from the start", true
+	}
+	if restart != "" {
+		s.report(restart)
 		if s.st, err = s.begin(ctx, "full", set); err == nil {
 			err = s.run(ctx)
 		}

@@ -396,3 +396,36 @@ func TestSyncPickedGroupDeleted(t *testing.T) {
 		t.Fatalf("a never-synced missing group: %v", err)
 	}
 }
+
+// A picked group deleted while a run is part way through reading it (here:
+// after a crash, before the run is resumed) does not wedge every later run
+// on its next page's 404: the run starts again, and finds the group gone.
+func TestSyncGroupDeletedPartWayThrough(t *testing.T) {
+	h := newSyncTenant(t, sim.Options{Users: 2500, Groups: 4})
+	all := h.group(t, "All Users")
+	picked := []string{all}
+	h.mustSync(t, picked, nil)
+	crash := errors.New("crash")
+	_, err := h.sync(picked, func(o *steps.SyncOptions) {
+		o.Full = true
+		o.AfterPage = func(n int) error {
+			if n == 2 { // the delta links, then the first page of users
+				return crash
+			}
+			return nil
+		}
+	})
+	if !errors.Is(err, crash) {
+		t.Fatalf("want the crash, got %v", err)
+	}
+	must(t, h.DeleteGroup(all))
+	res := h.mustSync(t, picked, func(o *steps.SyncOptions) { o.AllowMassDisable = true })
+	if p := res.Plan; !res.Restarted || res.Kind != "full" || !slices.Equal(res.GoneGroups, picked) || p.Disabled == 0 || p.Disabled != p.ActiveBefore {
+		t.Fatalf("after the group went: restarted %v, %s run, gone %v, disabled %d of %d active",
+			res.Restarted, res.Kind, res.GoneGroups, p.Disabled, p.ActiveBefore)
+	}
+	h.assertTruth(t, nil)
+	if again := h.mustSync(t, picked, nil); again.Plan.Disabled != 0 {
+		t.Fatalf("the next run: %+v", again.Plan)
+	}
+}
