@@ -510,7 +510,7 @@ func (s *syncer) unsafe(p *store.SyncPlan) string {
 func (s *syncer) reconcile(ctx context.Context, res *SyncResult) (*store.SyncPlan, error) {
 	s.st.Step = "apply"
 	s.report("comparing with the directory database")
-	opts := store.ReconcileOptions{Now: s.o.now(), DryRun: s.o.DryRun}
+	opts := store.ReconcileOptions{Now: s.o.now(), DryRun: s.o.DryRun, RunStart: s.start}
 	if sp := s.o.Spec; sp != nil && sp.OnRemoval == "delete" {
 		opts.OnRemoval, opts.DeleteAfterDays = "delete", sp.DeleteAfterDays
 	}
@@ -534,6 +534,8 @@ func (s *syncer) reconcile(ctx context.Context, res *SyncResult) (*store.SyncPla
 		verb = "previewed (nothing written)"
 	}
 	s.st.Step = "done"
+	// Disabled and deleted are different users: the screen's "disabled"
+	// is both.
 	s.st.Planned = store.PlanCounts{Created: plan.Created, Updated: plan.Updated, Disabled: plan.Disabled + plan.Deleted, Unchanged: plan.Unchanged}
 	s.report(fmt.Sprintf("%s: %d created, %d updated, %d disabled, %d deleted, %d unchanged", verb,
 		plan.Created, plan.Updated, plan.Disabled, plan.Deleted, plan.Unchanged))

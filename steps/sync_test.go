@@ -299,8 +299,19 @@ func countStatus(srv *sim.Server, status int) int {
 
 // A full run over a synced database plans what the incremental run plans
 // for the same changes, and leaves the same rows: the two planners are
-// two ways to the same answer.
+// two ways to the same answer, with the default removal rule and with a
+// profile that deletes removed users at once.
 func TestFullRunAgreesWithIncrementalRun(t *testing.T) {
+	for _, spec := range []*steps.SyncSpec{nil, {Groups: "pick", OnRemoval: "delete"}} {
+		name := "disable"
+		if spec != nil {
+			name = "delete"
+		}
+		t.Run(name, func(t *testing.T) { fullAgreesWithIncremental(t, spec) })
+	}
+}
+
+func fullAgreesWithIncremental(t *testing.T, spec *steps.SyncSpec) {
 	h := newSyncTenant(t, sim.Options{Users: 200, Groups: 10})
 	sales, legal, finance := h.group(t, "Sales Team 1"), h.group(t, "Legal Team 5"), h.group(t, "Finance Team 4")
 	picked := []string{sales, legal}
@@ -309,8 +320,10 @@ func TestFullRunAgreesWithIncrementalRun(t *testing.T) {
 	fullDB, err := store.OpenDirectory(t.TempDir())
 	must(t, err)
 	defer fullDB.Close()
-	onFullDB := func(o *steps.SyncOptions) { o.DB, o.Full = fullDB, true }
-	h.mustSync(t, picked, nil)
+	at := time.Now()
+	common := func(o *steps.SyncOptions) { o.Spec, o.Now = spec, func() time.Time { return at } }
+	onFullDB := func(o *steps.SyncOptions) { common(o); o.DB, o.Full = fullDB, true }
+	h.mustSync(t, picked, common)
 	h.mustSync(t, picked, onFullDB)
 
 	newcomer := h.CreateUser("Nia Newcomer")
@@ -323,22 +336,33 @@ func TestFullRunAgreesWithIncrementalRun(t *testing.T) {
 	must(t, h.RenameUser(genUser(h, 30), "Renamed R"))
 	must(t, h.RemoveMember(legal, both))
 
-	at := time.Now()
-	now := func(o *steps.SyncOptions) { o.Now = func() time.Time { return at } }
-	inc := h.mustSync(t, picked, now)
-	full := h.mustSync(t, picked, func(o *steps.SyncOptions) { onFullDB(o); now(o) })
+	at = at.Add(time.Hour)
+	inc := h.mustSync(t, picked, common)
+	full := h.mustSync(t, picked, onFullDB)
 	if inc.Kind != "incremental" || full.Kind != "full" {
 		t.Fatalf("kinds: %s and %s", inc.Kind, full.Kind)
 	}
+	// Unchanged differs by design: an incremental run counts the users
+	// the changes concern, a full run every user it reads.
 	ip, fp := inc.Plan, full.Plan
-	if ip.Created != fp.Created || ip.Updated != fp.Updated || ip.Disabled != fp.Disabled || ip.ActiveBefore != fp.ActiveBefore ||
-		!slices.Equal(ip.Changes, fp.Changes) {
+	if ip.Created != fp.Created || ip.Updated != fp.Updated || ip.Disabled != fp.Disabled || ip.Deleted != fp.Deleted ||
+		ip.ActiveBefore != fp.ActiveBefore || !slices.Equal(ip.Changes, fp.Changes) {
 		t.Errorf("plans differ:\nincremental %+v\nfull        %+v", ip, fp)
 	}
-	h.assertTruth(t, picked)
+	if ip.Disabled == 0 || ip.Created == 0 || ip.Updated == 0 {
+		t.Errorf("the changes planned nothing to compare: %+v", ip)
+	}
+	if spec == nil { // the truth helper knows the default rule only
+		h.assertTruth(t, picked)
+	}
+	// Whole rows, but for when they were last written.
 	rows := func(db *store.DirDB) []store.DirUser {
 		var out []store.DirUser
-		must(t, db.EachUser(context.Background(), func(u store.DirUser) error { out = append(out, u); return nil }))
+		must(t, db.EachUser(context.Background(), func(u store.DirUser) error {
+			u.UpdatedAt = time.Time{}
+			out = append(out, u)
+			return nil
+		}))
 		return out
 	}
 	a, b := rows(h.db), rows(fullDB)
@@ -346,9 +370,13 @@ func TestFullRunAgreesWithIncrementalRun(t *testing.T) {
 		t.Fatalf("%d users after the incremental run, %d after the full run", len(a), len(b))
 	}
 	for i := range a {
-		if a[i].ID != b[i].ID || a[i].State != b[i].State || a[i].DisplayName != b[i].DisplayName ||
-			(a[i].DisabledAt == nil) != (b[i].DisabledAt == nil) {
-			t.Errorf("user %d differs:\nincremental %+v\nfull        %+v", i, a[i], b[i])
+		x, y := a[i], b[i]
+		if (x.DisabledAt == nil) != (y.DisabledAt == nil) || x.DisabledAt != nil && !x.DisabledAt.Equal(*y.DisabledAt) {
+			t.Errorf("user %s: disabled at %v and %v", x.ID, x.DisabledAt, y.DisabledAt)
+		}
+		x.DisabledAt, y.DisabledAt = nil, nil
+		if x != y {
+			t.Errorf("user %d differs:\nincremental %+v\nfull        %+v", i, x, y)
 		}
 	}
 	am, _ := h.db.Memberships(context.Background())
@@ -427,5 +455,50 @@ func TestSyncGroupDeletedPartWayThrough(t *testing.T) {
 	h.assertTruth(t, nil)
 	if again := h.mustSync(t, picked, nil); again.Plan.Disabled != 0 {
 		t.Fatalf("the next run: %+v", again.Plan)
+	}
+}
+
+// A profile that deletes removed users: after its days of grace a user
+// disabled by an earlier run is marked deleted and counted as deleted;
+// with no days of grace a removed user is deleted at once and counted
+// once, as disabled.
+func TestSyncDeletesAfterTheProfilesDays(t *testing.T) {
+	h := newSyncTenant(t, sim.Options{Users: 60, Groups: 10})
+	sales := h.group(t, "Sales Team 1")
+	picked := []string{sales}
+	at := time.Now()
+	run := func(days int, after time.Duration) *steps.SyncResult {
+		return h.mustSync(t, picked, func(o *steps.SyncOptions) {
+			o.Spec = &steps.SyncSpec{Groups: "pick", OnRemoval: "delete", DeleteAfterDays: days}
+			o.Now = func() time.Time { return at.Add(after) }
+		})
+	}
+	state := func(id string) string {
+		t.Helper()
+		var got string
+		must(t, h.db.EachUser(context.Background(), func(u store.DirUser) error {
+			if u.ID == id {
+				got = u.State
+			}
+			return nil
+		}))
+		return got
+	}
+	run(7, 0)
+	leaver := genUser(h, 0)
+	must(t, h.RemoveMember(sales, leaver))
+	if p := run(7, 24*time.Hour).Plan; p.Disabled != 1 || p.Deleted != 0 || state(leaver) != "disabled" {
+		t.Fatalf("the day after: disabled %d deleted %d, state %s", p.Disabled, p.Deleted, state(leaver))
+	}
+	if p := run(7, 5*24*time.Hour).Plan; p.Disabled != 0 || p.Deleted != 0 || state(leaver) != "disabled" {
+		t.Fatalf("within the 7 days: disabled %d deleted %d, state %s", p.Disabled, p.Deleted, state(leaver))
+	}
+	if p := run(7, 9*24*time.Hour).Plan; p.Disabled != 0 || p.Deleted != 1 || state(leaver) != "deleted" {
+		t.Fatalf("after the 7 days: disabled %d deleted %d, state %s", p.Disabled, p.Deleted, state(leaver))
+	}
+	other := genUser(h, 10)
+	must(t, h.RemoveMember(sales, other))
+	if p := run(0, 10*24*time.Hour).Plan; p.Disabled != 1 || p.Deleted != 0 || state(other) != "deleted" {
+		t.Fatalf("no days of grace: disabled %d deleted %d, state %s", p.Disabled, p.Deleted, state(other))
 	}
 }

@@ -15,7 +15,10 @@ type ReconcileOptions struct {
 	OnRemoval       string // disable (default) or delete
 	DeleteAfterDays int
 	DryRun          bool // compute the plan, change nothing
-	ListLimit       int  // entries listed per action; 0 means 1000
+	// RunStart is when the run began: users disabled since are this
+	// run's (zero: Now).
+	RunStart  time.Time
+	ListLimit int // entries listed per action; 0 means 1000
 	// Check is called with the plan before anything is written; an error
 	// leaves the database as it was.
 	Check func(*SyncPlan) error
@@ -168,38 +171,55 @@ func applyFull(ctx context.Context, tx *sql.Tx, st *Stage, opts ReconcileOptions
 	return clearStage(ctx, tx)
 }
 
-// countExpired counts the users the run will mark deleted, when the
-// profile asks for deletion: those disabled more than its days ago, and,
-// with no days of grace, those the run disables.
+// countExpired counts, when the profile asks for deletion, the users an
+// earlier run disabled that this run will mark deleted: those disabled
+// more than its days ago. The users this run itself disables are counted
+// as disabled only, even when no days of grace make them deleted at once,
+// so that disabled plus deleted counts each user once.
 func countExpired(ctx context.Context, tx *sql.Tx, opts ReconcileOptions, plan *SyncPlan) error {
 	if opts.OnRemoval != "delete" {
 		return nil
 	}
-	cutoff := opts.Now.Add(-time.Duration(opts.DeleteAfterDays) * 24 * time.Hour).UnixMilli()
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE state = 'disabled' AND disabled_at <= ?`, cutoff).Scan(&plan.Deleted); err != nil {
-		return err
-	}
-	if opts.DeleteAfterDays == 0 {
-		plan.Deleted += plan.Disabled
-	}
-	return nil
+	return tx.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE state = 'disabled' AND disabled_at <= ? AND disabled_at < ?`,
+		expiry(opts), opts.runStart()).Scan(&plan.Deleted)
 }
 
 // deleteExpired marks as deleted the users disabled more than the
-// profile's days ago, when it asks for deletion.
+// profile's days ago, when it asks for deletion, and counts those an
+// earlier run disabled, as countExpired does.
 func deleteExpired(ctx context.Context, tx *sql.Tx, opts ReconcileOptions, plan *SyncPlan) error {
 	if opts.OnRemoval != "delete" {
 		return nil
 	}
-	cutoff := opts.Now.Add(-time.Duration(opts.DeleteAfterDays) * 24 * time.Hour).UnixMilli()
-	res, err := tx.ExecContext(ctx, `UPDATE users SET state = 'deleted', updated_at = ? WHERE state = 'disabled' AND disabled_at <= ?`,
-		opts.Now.UnixMilli(), cutoff)
+	rows, err := tx.QueryContext(ctx, `UPDATE users SET state = 'deleted', updated_at = ? WHERE state = 'disabled' AND disabled_at <= ?
+		RETURNING disabled_at < ?`, opts.Now.UnixMilli(), expiry(opts), opts.runStart())
 	if err != nil {
 		return err
 	}
-	n, _ := res.RowsAffected()
-	plan.Deleted = int(n)
-	return nil
+	defer rows.Close()
+	plan.Deleted = 0
+	for rows.Next() {
+		var earlier bool
+		if err := rows.Scan(&earlier); err != nil {
+			return err
+		}
+		if earlier {
+			plan.Deleted++
+		}
+	}
+	return rows.Err()
+}
+
+// expiry is the disabled_at at or before which a disabled user is deleted.
+func expiry(opts ReconcileOptions) int64 {
+	return opts.Now.Add(-time.Duration(opts.DeleteAfterDays) * 24 * time.Hour).UnixMilli()
+}
+
+func (o ReconcileOptions) runStart() int64 {
+	if o.RunStart.IsZero() {
+		return o.Now.UnixMilli()
+	}
+	return o.RunStart.UnixMilli()
 }
 
 // listChanges lists the first limit users of each action, by ID; q selects
