@@ -25,10 +25,25 @@ func ConnectionDirectory(configDir, connection string) string {
 	return filepath.Join(configDir, "directories", url.PathEscape(connection))
 }
 
-// AdoptLegacyDirectory moves a directory database an earlier version kept
-// for all connections (in the config directory itself) to connDir, when
-// connDir has none yet. The caller calls it only when the config has one
-// connection, whose database the legacy one must then be.
+// LegacyGroupSet is the group set of the last run applied to the directory
+// database an earlier version kept for all connections in the config
+// directory itself; "" when there is none, or none was applied.
+func LegacyGroupSet(configDir string) (string, error) {
+	if _, err := os.Stat(DirectoryPath(configDir)); err != nil {
+		return "", nil
+	}
+	db, err := OpenDirectory(configDir)
+	if err != nil {
+		return "", err
+	}
+	defer db.Close()
+	cur, err := db.Cursor(context.Background())
+	return cur.GroupSet, err
+}
+
+// AdoptLegacyDirectory moves the directory database an earlier version
+// kept in the config directory itself to connDir, when connDir has none
+// yet. The caller has decided it is this connection's.
 func AdoptLegacyDirectory(configDir, connDir string) error {
 	legacy := DirectoryPath(configDir)
 	if _, err := os.Stat(legacy); err != nil {

@@ -231,13 +231,28 @@ func (f *factory) openConnection(name string) (*store.Config, string, *store.Con
 	return cfg, dir, conn, nil
 }
 
-// openDirectory opens the connection's directory database, taking over the
-// one database an earlier version kept when this is the only connection.
+// openDirectory opens the connection's directory database. The one
+// database an earlier version kept for all connections is taken over by
+// the connection whose groups it last synced, or by the only connection
+// that syncs.
 func openDirectory(cfg *store.Config, dir string, conn *store.Connection) (*store.DirDB, error) {
 	connDir := store.ConnectionDirectory(dir, conn.Name)
-	if len(cfg.Connections) == 1 {
-		if err := store.AdoptLegacyDirectory(dir, connDir); err != nil {
+	if _, err := os.Stat(store.DirectoryPath(connDir)); err != nil {
+		set, err := store.LegacyGroupSet(dir)
+		if err != nil {
 			return nil, err
+		}
+		syncing := 0
+		for i := range cfg.Connections {
+			if len(steps.PickedGroupIDs(&cfg.Connections[i])) > 0 {
+				syncing++
+			}
+		}
+		picked := steps.PickedGroupIDs(conn)
+		if set != "" && len(picked) > 0 && (set == steps.GroupSetKey(picked) || syncing == 1) {
+			if err := store.AdoptLegacyDirectory(dir, connDir); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return store.OpenDirectory(connDir)
