@@ -94,8 +94,9 @@ func NewClient(opts ClientOptions) (*Client, error) {
 	return &Client{sdk: msgraphsdk.NewGraphServiceClient(adapter), adapter: adapter, cloud: opts.Cloud, retried: retried}, nil
 }
 
-// Retried is how many answers so far were the ones the SDK's retry handler
-// retries (429, 503, 504), for progress displays.
+// Retried is how many answers so far were of the kinds the SDK's retry
+// handler retries (429, 503, 504), for progress displays; the last of a
+// run of them may have been given up on rather than retried.
 func (c *Client) Retried() int64 { return c.retried.Load() }
 
 // retryCounter sits below the SDK's retry handler and counts the answers it

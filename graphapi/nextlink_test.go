@@ -7,15 +7,15 @@ import (
 
 func TestNextLinkOfFindsThePagesLinkOnly(t *testing.T) {
 	link := "https://graph.example/v1.0/groups/g/transitiveMembers/microsoft.graph.user?$top=999&$skiptoken=RFNwdAIA"
-	// A user whose name spells the key, quotes and all, and the link
-	// before or after the value, as Graph and the sim write it.
+	// A user whose name spells the key, quotes and all. Graph and the sim
+	// write the link before the value (encoding/json sorts it there too).
 	user := map[string]any{"id": "1", "displayName": `"@odata.nextLink": "https://evil.example"`}
 	cases := []struct {
 		name string
 		page map[string]any
 		want string
 	}{
-		{"link after the value", map[string]any{"value": []any{user}, "@odata.nextLink": link}, link},
+		{"link and a user who spells it", map[string]any{"value": []any{user}, "@odata.nextLink": link}, link},
 		{"last page", map[string]any{"value": []any{user}}, ""},
 		{"empty", map[string]any{"value": []any{}}, ""},
 	}
@@ -29,8 +29,8 @@ func TestNextLinkOfFindsThePagesLinkOnly(t *testing.T) {
 			t.Errorf("%s: nextLinkOf = %q, %v; want %q", tc.name, got, err, tc.want)
 		}
 	}
-	// Graph writes the annotation after the value; a key with spaces
-	// before the colon is still a key.
+	// After the value (as a delta page's deltaLink is), and with spaces
+	// before the colon, it is still the page's link.
 	body := []byte(`{"value":[{"displayName":"x \"@odata.nextLink\": y"}] , "@odata.nextLink" : "` + link + `"}`)
 	if got, err := nextLinkOf(body); err != nil || got != link {
 		t.Errorf("nextLinkOf = %q, %v; want %q", got, err, link)

@@ -317,7 +317,13 @@ func (d *directory) deleteGroup(id string) bool {
 	}
 	delete(d.groupByID, id)
 	d.groups = slices.DeleteFunc(d.groups, func(x *group) bool { return x == g })
-	d.tombstones = append(d.tombstones, tombstone{kind: "group", id: id, seq: d.nextSeq(), reason: "changed"})
+	// A Microsoft 365 group can be restored for 30 days ("changed"); a
+	// security group is deleted for good ("deleted").
+	reason := "deleted"
+	if slices.Contains(g.GroupTypes, "Unified") {
+		reason = "changed"
+	}
+	d.tombstones = append(d.tombstones, tombstone{kind: "group", id: id, seq: d.nextSeq(), reason: reason})
 	return true
 }
 

@@ -28,6 +28,9 @@ func appendJSON(buf []byte, v any) []byte {
 	case int64:
 		return strconv.AppendInt(buf, v, 10)
 	case map[string]any:
+		if v == nil {
+			return append(buf, "null"...)
+		}
 		keys := make([]string, 0, len(v))
 		for k := range v {
 			keys = append(keys, k)

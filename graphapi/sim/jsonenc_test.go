@@ -13,7 +13,7 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 		"plain ascii", "quote \" and \\ backslash", "ctl \x00\x01\b\f\n\r\t\x1f", "<html> & 'x'",
 		"é ü 漢字 🙂", "bad \xff utf8 \xc3", "line\u2028sep\u2029", []any{}, []string{"a", "b"}, []string(nil),
 		map[string]any{"b": 1, "a": []any{"x", nil, map[string]any{"z": false, "@odata.type": "#t"}}, "é": "ü"},
-		[]map[string]any{{"id": "1"}, {}}, struct{ A int }{7},
+		[]map[string]any{{"id": "1"}, {}}, struct{ A int }{7}, map[string]any(nil), map[string]any{"a": map[string]any(nil)},
 	}
 	for _, v := range values {
 		var want bytes.Buffer
