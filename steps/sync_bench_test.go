@@ -33,6 +33,9 @@ type childJob struct {
 	Group  string   `json:"group"`
 	Dir    string   `json:"dir"`
 	Name   string   `json:"name"` // suffix of the profile and trace files
+	// Pages makes the child print "PAGE n" on stdout after each page it
+	// commits, for a parent that kills it part way.
+	Pages bool `json:"pages"`
 }
 
 type childResult struct {
@@ -90,7 +93,14 @@ func runChild(job childJob) childResult {
 			fmt.Fprintf(os.Stderr, "%6.2fs %s\n", time.Since(start).Seconds(), ev.Message)
 		}
 	}
-	res, err := steps.SyncUsers(context.Background(), steps.SyncOptions{Graph: sess.Graph, DB: db, Groups: []string{job.Group}, Report: report})
+	o := steps.SyncOptions{Graph: sess.Graph, DB: db, Groups: []string{job.Group}, Report: report}
+	if job.Pages {
+		o.AfterPage = func(n int) error {
+			fmt.Printf("PAGE %d\n", n)
+			return nil
+		}
+	}
+	res, err := steps.SyncUsers(context.Background(), o)
 	if err != nil {
 		return fail(err)
 	}

@@ -1,8 +1,12 @@
 package steps_test
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
+	"os"
+	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -501,4 +505,51 @@ func TestSyncDeletesAfterTheProfilesDays(t *testing.T) {
 	if p := run(0, 10*24*time.Hour).Plan; p.Disabled != 1 || p.Deleted != 0 || state(other) != "deleted" {
 		t.Fatalf("no days of grace: disabled %d deleted %d, state %s", p.Disabled, p.Deleted, state(other))
 	}
+}
+
+// A sync process killed (SIGKILL) part way through a full read loses
+// nothing and duplicates nothing: the next run resumes at the page after
+// the last one committed, and the database ends equal to the tenant.
+func TestSyncResumesAfterTheProcessIsKilled(t *testing.T) {
+	h := newSyncTenant(t, sim.Options{Users: 6000, Groups: 4})
+	all := h.group(t, "All Users")
+	h.SetFaults(sim.Faults{Latency: 20 * time.Millisecond})
+	dir := t.TempDir()
+	job, _ := json.Marshal(childJob{Info: h.Info(), AppID: h.appID, Secret: h.secret, Group: all, Dir: dir, Pages: true})
+	cmd := exec.Command(os.Args[0], "-test.run=^TestSyncChild$", "-test.count=1")
+	cmd.Env = append(os.Environ(), childEnv+"="+string(job))
+	out, err := cmd.StdoutPipe()
+	must(t, err)
+	must(t, cmd.Start())
+	sc := bufio.NewScanner(out)
+	killedAfter := 0
+	for sc.Scan() {
+		if n, ok := strings.CutPrefix(sc.Text(), "PAGE "); ok && n == "4" {
+			must(t, cmd.Process.Kill())
+			killedAfter = 4
+			break
+		}
+	}
+	cmd.Wait()
+	if killedAfter == 0 {
+		t.Fatal("the child finished before it could be killed")
+	}
+	h.SetFaults(sim.Faults{})
+
+	db, err := store.OpenDirectory(dir)
+	must(t, err)
+	defer db.Close()
+	st, err := db.Staged(context.Background())
+	if err != nil || st == nil || st.Kind != "full" {
+		t.Fatalf("no staged full run after the kill: %+v %v", st, err)
+	}
+	h.db = db
+	res := h.mustSync(t, []string{all}, nil)
+	// Page 1 took the delta links; pages 2-4 (3 × 999 users) were
+	// committed, maybe one more before the kill landed.
+	if !res.Resumed || res.Plan.Created != 6002 || (res.Users != 6002-3*999 && res.Users != 6002-4*999) {
+		t.Fatalf("resumed %v, read %d users, created %d; want the pages after the last committed, and every user once",
+			res.Resumed, res.Users, res.Plan.Created)
+	}
+	h.assertTruth(t, []string{all})
 }
