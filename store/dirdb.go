@@ -135,8 +135,10 @@ CREATE TABLE IF NOT EXISTS work_plan (id TEXT PRIMARY KEY, action TEXT NOT NULL,
 CREATE INDEX IF NOT EXISTS work_plan_action ON work_plan(action);
 `
 
-// pageSize is the page size of a new directory database.
-const pageSize = 65536
+// pageSize is the page size of a new directory database. 16 and 64 KiB
+// pages made fewer write calls but each commit of a page of users wrote
+// more, and the 100k-user sync with 50 ms latency ran 0.2-0.3 s slower.
+const pageSize = 4096
 
 // OpenDirectory opens (creating it, mode 0600) the directory database in a
 // config directory.
@@ -154,16 +156,15 @@ func OpenDirectory(dir string) (*DirDB, error) {
 		return nil, fmt.Errorf("open directory database: %w", err)
 	}
 	// The path is a URI's: a % or ? in it must be escaped.
-	db, err := sql.Open("sqlite", "file:"+(&url.URL{Path: path}).EscapedPath()+"?_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(0)&_pragma=temp_store(MEMORY)&_pragma=cache_size(-16384)&_pragma=wal_autocheckpoint(64)")
+	db, err := sql.Open("sqlite", "file:"+(&url.URL{Path: path}).EscapedPath()+"?_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(0)&_pragma=temp_store(MEMORY)&_pragma=cache_size(-16384)")
 	if err != nil {
 		return nil, fmt.Errorf("open directory database: %w", err)
 	}
 	// One connection: SQLite has one writer anyway, and the work tables
 	// must be seen by every statement of a run.
 	db.SetMaxOpenConns(1)
-	// A new database gets big pages before WAL mode fixes its page size:
-	// a sync writes its users in bulk, and each page is a write call. WAL
-	// mode is kept in the file.
+	// The page size is set before WAL mode, which fixes it; WAL mode is
+	// kept in the file.
 	if _, err := db.Exec(fmt.Sprintf("PRAGMA page_size = %d; PRAGMA journal_mode = WAL", pageSize)); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open directory database %s: %w", path, err)
