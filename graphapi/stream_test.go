@@ -28,6 +28,7 @@ func TestStreamReportsCancellation(t *testing.T) {
 		}
 		ctx, cancel = context.WithCancel(context.Background())
 		err = streamDecoded(ctx, fetch, func(n int) (int, error) { return n, nil }, func(int) error { return nil })
+		cancel()
 		if !errors.Is(err, context.Canceled) {
 			t.Fatalf("run %d: streamDecoded returned %v, want the cancellation", i, err)
 		}
