@@ -303,8 +303,9 @@ func keyPress(k string) tea.KeyPressMsg {
 var cmdType = reflect.TypeOf((tea.Cmd)(nil))
 
 // quiet is how long the driver waits for another message before it takes
-// the model as settled; the fake Backend answers at once.
-const quiet = 60 * time.Millisecond
+// the model as settled; the fake Backend answers at once (raceQuiet under
+// the race detector, which makes the fake's scans many times slower).
+var quiet = 60 * time.Millisecond
 
 func (d *driver) run(cmd tea.Cmd) {
 	if cmd == nil {
