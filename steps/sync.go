@@ -192,7 +192,7 @@ func SyncUsers(ctx context.Context, o SyncOptions) (*SyncResult, error) {
 		plan, err = s.reconcile(ctx, res)
 	}
 	res.Kind, res.Pages, res.Users, res.Took, res.Plan = s.st.Kind, s.pages, s.users, o.now().Sub(s.start), plan
-	res.GoneGroups = s.goneIDs
+	res.GoneGroups = s.st.Gone
 	rec := store.RunRecord{ID: runID, Kind: recKind}
 	if plan != nil {
 		rec.Created, rec.Updated, rec.Disabled, rec.Deleted, rec.Unchanged = plan.Created, plan.Updated, plan.Disabled, plan.Deleted, plan.Unchanged
@@ -241,7 +241,6 @@ type syncer struct {
 	users    int
 	total    int   // users the groups being read hold, when Graph counted them
 	retried0 int64 // the Graph client's retry count when the run began
-	goneIDs  []string
 }
 
 func (s *syncer) begin(ctx context.Context, kind, set string) (*store.Stage, error) {
@@ -478,7 +477,7 @@ func (s *syncer) gone(ctx context.Context, g string, notFound error) error {
 		return fmt.Errorf("picked group %s was not found in Entra: if it was just created, run the sync again in a minute; "+
 			"if it was deleted, pick the groups again (entrawiz groups pick): %w", g, notFound)
 	}
-	s.goneIDs = append(s.goneIDs, g)
+	s.st.Gone = append(s.st.Gone, g)
 	s.report(fmt.Sprintf("picked group %s no longer exists in Entra: its users are taken as having left it (pick the groups again)", g))
 	s.st.Group, s.st.Subgroups, s.st.Link = s.st.Group+1, false, ""
 	return s.commit(ctx, store.StagePage{})

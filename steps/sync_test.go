@@ -409,6 +409,21 @@ func TestSyncPickedGroupDeleted(t *testing.T) {
 	}
 
 	must(t, h.DeleteGroup(sales))
+	// A run stopped right after it found the group gone still says so
+	// when it is resumed.
+	found := false
+	_, err := h.sync(picked, func(o *steps.SyncOptions) {
+		o.Report = func(ev steps.Event) { found = found || strings.Contains(ev.Message, "no longer exists") }
+		o.AfterPage = func(int) error {
+			if found {
+				return errors.New("crash")
+			}
+			return nil
+		}
+	})
+	if !found || err == nil || !strings.Contains(err.Error(), "crash") {
+		t.Fatalf("the run did not stop after finding the group gone: found %v, %v", found, err)
+	}
 	for _, full := range []bool{false, true} {
 		res := h.mustSync(t, picked, func(o *steps.SyncOptions) { o.Full, o.AllowMassDisable = full, true })
 		if !slices.Equal(res.GoneGroups, []string{sales}) {

@@ -257,6 +257,8 @@ type Stage struct {
 	// Planned counts what a full run plans for the users it has read so
 	// far, kept with the pages so that a resumed run goes on counting.
 	Planned PlanCounts `json:"planned"`
+	// Gone are the picked groups found deleted in Entra, read as empty.
+	Gone []string `json:"gone,omitempty"`
 }
 
 // PlanCounts counts users by what a run does to them.
