@@ -33,9 +33,9 @@ type App struct {
 	cache  *memoryCache
 	scope  string
 	secret string
-	// mu makes concurrent first calls wait for one token request rather
-	// than each making its own.
-	mu sync.Mutex
+	// one makes concurrent first calls wait for one token request rather
+	// than each making its own; a waiting call gives up with its context.
+	one chan struct{}
 }
 
 // AppToken is what an app-only token says about the app: its roles are
@@ -79,14 +79,18 @@ func NewApp(opts AppOptions) (*App, error) {
 	if err != nil {
 		return nil, redact(wrap("app-only sign-in", err).(*Error), opts.Secret)
 	}
-	return &App{cca: cca, cache: mc, scope: opts.Cloud.AppOnlyScope(), secret: opts.Secret}, nil
+	return &App{cca: cca, cache: mc, scope: opts.Cloud.AppOnlyScope(), secret: opts.Secret, one: make(chan struct{}, 1)}, nil
 }
 
 // AccessToken returns an app-only Graph token (cached by MSAL until it
 // nears expiry).
 func (a *App) AccessToken(ctx context.Context) (string, error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
+	select {
+	case a.one <- struct{}{}:
+		defer func() { <-a.one }()
+	case <-ctx.Done():
+		return "", wrap("get an app-only token", ctx.Err())
+	}
 	res, err := a.cca.AcquireTokenByCredential(ctx, []string{a.scope})
 	if err != nil {
 		return "", a.fail(err)
