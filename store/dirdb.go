@@ -107,12 +107,16 @@ const usersTable = ` (
 	job_title TEXT NOT NULL DEFAULT '', department TEXT NOT NULL DEFAULT '', account_enabled INTEGER NOT NULL DEFAULT 1,
 	state TEXT NOT NULL, disabled_at INTEGER, updated_at INTEGER NOT NULL, plan TEXT NOT NULL DEFAULT '')`
 
+// pairsTable is the definition of memberships and of stage_members, which
+// a full run renames over it.
+const pairsTable = ` (group_id TEXT NOT NULL, user_id TEXT NOT NULL, PRIMARY KEY (group_id, user_id)) WITHOUT ROWID`
+
 const schema = `
 CREATE TABLE IF NOT EXISTS users` + usersTable + `;
 CREATE TABLE IF NOT EXISTS next_users` + usersTable + `;
 CREATE TABLE IF NOT EXISTS groups (id TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS subgroups (group_id TEXT NOT NULL, sub_id TEXT NOT NULL, PRIMARY KEY (group_id, sub_id)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS memberships (group_id TEXT NOT NULL, user_id TEXT NOT NULL, PRIMARY KEY (group_id, user_id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS memberships` + pairsTable + `;
 CREATE INDEX IF NOT EXISTS memberships_user ON memberships(user_id);
 CREATE TABLE IF NOT EXISTS runs (id INTEGER PRIMARY KEY AUTOINCREMENT, started INTEGER NOT NULL, finished INTEGER,
 	kind TEXT NOT NULL, created INTEGER NOT NULL DEFAULT 0, updated INTEGER NOT NULL DEFAULT 0,
@@ -124,7 +128,7 @@ CREATE TABLE IF NOT EXISTS stage_users (
 	id TEXT PRIMARY KEY, upn TEXT NOT NULL, display_name TEXT NOT NULL, given_name TEXT NOT NULL, surname TEXT NOT NULL,
 	mail TEXT NOT NULL, job_title TEXT NOT NULL, department TEXT NOT NULL, account_enabled INTEGER NOT NULL,
 	removed TEXT NOT NULL DEFAULT '');
-CREATE TABLE IF NOT EXISTS stage_members (group_id TEXT NOT NULL, user_id TEXT NOT NULL, PRIMARY KEY (group_id, user_id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS stage_members` + pairsTable + `;
 CREATE TABLE IF NOT EXISTS stage_subgroups (group_id TEXT NOT NULL, sub_id TEXT NOT NULL, PRIMARY KEY (group_id, sub_id)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS stage_changes (group_id TEXT NOT NULL, member_id TEXT NOT NULL, member_type TEXT NOT NULL,
 	removed INTEGER NOT NULL, PRIMARY KEY (group_id, member_id)) WITHOUT ROWID;

@@ -152,8 +152,11 @@ func applyFull(ctx context.Context, tx *sql.Tx, st *Stage, opts ReconcileOptions
 		{`DROP TABLE users`, nil},
 		{`ALTER TABLE next_users RENAME TO users`, nil},
 		{`CREATE TABLE next_users` + usersTable, nil},
-		{`DELETE FROM memberships`, nil},
-		{`INSERT INTO memberships SELECT group_id, user_id FROM stage_members`, nil},
+		// The memberships read are the picked groups' memberships now.
+		{`DROP TABLE memberships`, nil},
+		{`ALTER TABLE stage_members RENAME TO memberships`, nil},
+		{`CREATE INDEX memberships_user ON memberships(user_id)`, nil},
+		{`CREATE TABLE stage_members` + pairsTable, nil},
 		{`DELETE FROM subgroups`, nil},
 		{`INSERT OR IGNORE INTO subgroups SELECT group_id, sub_id FROM stage_subgroups`, nil},
 		{`DELETE FROM groups`, nil},
