@@ -144,11 +144,7 @@ func planFull(ctx context.Context, tx *sql.Tx, st *Stage, opts ReconcileOptions)
 // applyFull applies a full run by swapping next_users in for users, so the
 // users read are not written a second time.
 func applyFull(ctx context.Context, tx *sql.Tx, st *Stage, opts ReconcileOptions, plan *SyncPlan) error {
-	cur, _ := json.Marshal(SyncCursor{GroupSet: st.GroupSet, UsersDelta: st.UsersDelta, GroupsDelta: st.GroupsDelta})
-	stmts := []struct {
-		q    string
-		args []any
-	}{
+	err := execAll(ctx, tx, []stmt{
 		{`DROP TABLE users`, nil},
 		{`ALTER TABLE next_users RENAME TO users`, nil},
 		{`CREATE TABLE next_users` + usersTable, nil},
@@ -159,19 +155,45 @@ func applyFull(ctx context.Context, tx *sql.Tx, st *Stage, opts ReconcileOptions
 		{`CREATE TABLE stage_members` + pairsTable, nil},
 		{`DELETE FROM subgroups`, nil},
 		{`INSERT OR IGNORE INTO subgroups SELECT group_id, sub_id FROM stage_subgroups`, nil},
+	})
+	if err != nil {
+		return err
+	}
+	return finishApply(ctx, tx, st, opts, plan)
+}
+
+// finishApply is what applying any run ends with: the picked groups and
+// the delta links saved, the users past their days of grace deleted, and
+// the staging area emptied.
+func finishApply(ctx context.Context, tx *sql.Tx, st *Stage, opts ReconcileOptions, plan *SyncPlan) error {
+	cur, _ := json.Marshal(SyncCursor{GroupSet: st.GroupSet, UsersDelta: st.UsersDelta, GroupsDelta: st.GroupsDelta})
+	err := execAll(ctx, tx, []stmt{
 		{`DELETE FROM groups`, nil},
 		{`INSERT INTO groups SELECT value FROM json_each(?)`, []any{jsonList(st.Groups)}},
 		{`INSERT OR REPLACE INTO sync_state (key, value) VALUES ('cursor', ?)`, []any{string(cur)}},
-	}
-	for _, s := range stmts {
-		if _, err := tx.ExecContext(ctx, s.q, s.args...); err != nil {
-			return err
-		}
+	})
+	if err != nil {
+		return err
 	}
 	if err := deleteExpired(ctx, tx, opts, plan); err != nil {
 		return err
 	}
 	return clearStage(ctx, tx)
+}
+
+// stmt is one statement of a sequence run by execAll.
+type stmt struct {
+	q    string
+	args []any
+}
+
+func execAll(ctx context.Context, tx *sql.Tx, stmts []stmt) error {
+	for _, s := range stmts {
+		if _, err := tx.ExecContext(ctx, s.q, s.args...); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // countExpired counts, when the profile asks for deletion, the users an
@@ -278,10 +300,7 @@ func jsonList(v []string) string {
 // (what happens to each user concerned), and counts them.
 func planRun(ctx context.Context, tx *sql.Tx, st *Stage, opts ReconcileOptions) (*SyncPlan, error) {
 	picked, dirty := jsonList(st.Groups), jsonList(st.Dirty)
-	stmts := []struct {
-		q    string
-		args []any
-	}{
+	stmts := []stmt{
 		{`DELETE FROM work_del`, nil},
 		{`DELETE FROM work_add`, nil},
 		{`DELETE FROM work_plan`, nil},
@@ -331,10 +350,8 @@ func planRun(ctx context.Context, tx *sql.Tx, st *Stage, opts ReconcileOptions) 
 				WHEN differs THEN 'update'
 				ELSE 'unchanged' END, want FROM y`, nil},
 	}
-	for _, s := range stmts {
-		if _, err := tx.ExecContext(ctx, s.q, s.args...); err != nil {
-			return nil, err
-		}
+	if err := execAll(ctx, tx, stmts); err != nil {
+		return nil, err
 	}
 	plan := &SyncPlan{}
 	rows, err := tx.QueryContext(ctx, `SELECT action, count(*) FROM work_plan GROUP BY action`)
@@ -375,11 +392,7 @@ func planRun(ctx context.Context, tx *sql.Tx, st *Stage, opts ReconcileOptions) 
 func applyRun(ctx context.Context, tx *sql.Tx, st *Stage, opts ReconcileOptions, plan *SyncPlan) error {
 	now := opts.Now.UnixMilli()
 	picked, dirty := jsonList(st.Groups), jsonList(st.Dirty)
-	cur, _ := json.Marshal(SyncCursor{GroupSet: st.GroupSet, UsersDelta: st.UsersDelta, GroupsDelta: st.GroupsDelta})
-	stmts := []struct {
-		q    string
-		args []any
-	}{
+	err := execAll(ctx, tx, []stmt{
 		{`INSERT INTO users (id, upn, display_name, given_name, surname, mail, job_title, department, account_enabled, state, disabled_at, updated_at)
 			SELECT s.id, s.upn, s.display_name, s.given_name, s.surname, s.mail, s.job_title, s.department, s.account_enabled,
 			p.state, CASE p.state WHEN 'active' THEN NULL ELSE ?1 END, ?1
@@ -394,24 +407,14 @@ func applyRun(ctx context.Context, tx *sql.Tx, st *Stage, opts ReconcileOptions,
 		{`INSERT OR IGNORE INTO memberships SELECT group_id, user_id FROM work_add`, nil},
 		{`DELETE FROM subgroups WHERE group_id IN (SELECT value FROM json_each(?1)) OR group_id NOT IN (SELECT value FROM json_each(?2))`, []any{dirty, picked}},
 		{`INSERT OR IGNORE INTO subgroups SELECT group_id, sub_id FROM stage_subgroups`, nil},
-		{`DELETE FROM groups`, nil},
-		{`INSERT INTO groups SELECT value FROM json_each(?)`, []any{picked}},
-		{`INSERT OR REPLACE INTO sync_state (key, value) VALUES ('cursor', ?)`, []any{string(cur)}},
-	}
-	for _, s := range stmts {
-		if _, err := tx.ExecContext(ctx, s.q, s.args...); err != nil {
-			return err
-		}
-	}
-	if err := deleteExpired(ctx, tx, opts, plan); err != nil {
+		{`DELETE FROM work_del`, nil},
+		{`DELETE FROM work_add`, nil},
+		{`DELETE FROM work_plan`, nil},
+	})
+	if err != nil {
 		return err
 	}
-	for _, t := range []string{"work_del", "work_add", "work_plan"} {
-		if _, err := tx.ExecContext(ctx, "DELETE FROM "+t); err != nil {
-			return err
-		}
-	}
-	return clearStage(ctx, tx)
+	return finishApply(ctx, tx, st, opts, plan)
 }
 
 // RunRecord is one sync run, for `status` and the sync screen.
