@@ -333,12 +333,27 @@ func (s *syncer) links(ctx context.Context) error {
 	return s.commit(ctx, store.StagePage{})
 }
 
-func (s *syncer) usersDelta(ctx context.Context) error {
-	link := s.st.Link
-	if link == "" {
-		link = s.cur.UsersDelta
+// deltaFrom is where a delta round starts: the page a stopped run had
+// reached, else the link the last applied run saved.
+func (s *syncer) deltaFrom(saved string) string {
+	if s.st.Link != "" {
+		return s.st.Link
 	}
-	_, err := s.o.Graph.UsersDelta(ctx, graphapi.DeltaQuery{DeltaLink: link}, func(p graphapi.DeltaPage[graphapi.UserChange]) error {
+	return saved
+}
+
+// deltaPage moves the run past a delta page: to the next page, or at the
+// end of the round to step, with the round's delta link kept in link
+// (saved when the run is applied).
+func (s *syncer) deltaPage(next, delta string, link *string, step string) {
+	s.st.Link = next
+	if delta != "" {
+		*link, s.st.Step, s.st.Link = delta, step, ""
+	}
+}
+
+func (s *syncer) usersDelta(ctx context.Context) error {
+	_, err := s.o.Graph.UsersDelta(ctx, graphapi.DeltaQuery{DeltaLink: s.deltaFrom(s.cur.UsersDelta)}, func(p graphapi.DeltaPage[graphapi.UserChange]) error {
 		page := store.StagePage{Users: make([]store.StagedUser, 0, len(p.Items))}
 		for _, u := range p.Items {
 			su := stagedUser(u.User)
@@ -346,10 +361,7 @@ func (s *syncer) usersDelta(ctx context.Context) error {
 			page.Users = append(page.Users, su)
 		}
 		s.users += len(p.Items)
-		s.st.Link = p.NextLink
-		if p.DeltaLink != "" {
-			s.st.UsersDelta, s.st.Step, s.st.Link = p.DeltaLink, "groups-delta", ""
-		}
+		s.deltaPage(p.NextLink, p.DeltaLink, &s.st.UsersDelta, "groups-delta")
 		return s.commit(ctx, page)
 	})
 	return err
@@ -360,11 +372,7 @@ func (s *syncer) groupsDelta(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	link := s.st.Link
-	if link == "" {
-		link = s.cur.GroupsDelta
-	}
-	_, err = s.o.Graph.GroupsDelta(ctx, graphapi.DeltaQuery{DeltaLink: link}, func(p graphapi.DeltaPage[graphapi.GroupChange]) error {
+	_, err = s.o.Graph.GroupsDelta(ctx, graphapi.DeltaQuery{DeltaLink: s.deltaFrom(s.cur.GroupsDelta)}, func(p graphapi.DeltaPage[graphapi.GroupChange]) error {
 		var page store.StagePage
 		for _, g := range p.Items {
 			if _, ok := trees[g.ID]; !ok {
@@ -379,10 +387,7 @@ func (s *syncer) groupsDelta(ctx context.Context) error {
 				page.Changes = append(page.Changes, store.MemberChange{GroupID: g.ID, MemberID: m.ID, Type: m.Type, Removed: m.Removed})
 			}
 		}
-		s.st.Link = p.NextLink
-		if p.DeltaLink != "" {
-			s.st.GroupsDelta, s.st.Step, s.st.Link = p.DeltaLink, "resolve", ""
-		}
+		s.deltaPage(p.NextLink, p.DeltaLink, &s.st.GroupsDelta, "resolve")
 		return s.commit(ctx, page)
 	})
 	return err
