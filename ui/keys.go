@@ -1,6 +1,9 @@
 package ui
 
-import "charm.land/bubbles/v2/key"
+import (
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/viewport"
+)
 
 // keyMap is every key the wizard answers to, in one place. Screens pick the
 // bindings that do something on them; the help bar shows only those.
@@ -102,4 +105,12 @@ func on(b key.Binding, enabled bool) key.Binding {
 func withHelp(b key.Binding, desc string) key.Binding {
 	b.SetHelp(b.Help().Key, desc)
 	return b
+}
+
+// newScroller is a viewport that scrolls with the wizard's own up, down
+// and page keys (and no others), passed to its Update.
+func newScroller(k *keyMap) viewport.Model {
+	vp := viewport.New()
+	vp.KeyMap = viewport.KeyMap{Up: k.Up, Down: k.Down, PageUp: k.PageUp, PageDown: k.PageDown}
+	return vp
 }

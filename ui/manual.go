@@ -30,7 +30,7 @@ type manual struct {
 // newManual starts on the instructions, or with entering on the form (a
 // retry: the admin has read them).
 func newManual(c *common, p *steps.Profile, r *rail, entering bool) *manual {
-	s := &manual{c: c, profile: p, done: map[string]bool{}, vp: viewport.New(), entering: entering}
+	s := &manual{c: c, profile: p, done: map[string]bool{}, vp: newScroller(c.keys), entering: entering}
 	for _, it := range r.procedure() {
 		if it.status == statusDone || it.status == statusSkipped && !strings.Contains(it.result, "by hand") {
 			s.done[it.name] = true
@@ -101,16 +101,10 @@ func (s *manual) Update(msg tea.Msg) tea.Cmd {
 			return s.form.Init()
 		case key.Matches(km, k.Back):
 			return emit(backMsg{})
-		case key.Matches(km, k.Up):
-			s.vp.ScrollUp(1)
-		case key.Matches(km, k.Down):
-			s.vp.ScrollDown(1)
-		case key.Matches(km, k.PageUp):
-			s.vp.PageUp()
-		case key.Matches(km, k.PageDown):
-			s.vp.PageDown()
 		}
-		return nil
+		var cmd tea.Cmd
+		s.vp, cmd = s.vp.Update(km)
+		return cmd
 	}
 	if km, ok := msg.(tea.KeyPressMsg); ok && km.String() == "esc" {
 		s.entering = false

@@ -26,7 +26,7 @@ type planScreen struct {
 }
 
 func newPlanScreen(c *common, p *steps.Profile) *planScreen {
-	return &planScreen{c: c, profile: p, vp: viewport.New()}
+	return &planScreen{c: c, profile: p, vp: newScroller(c.keys)}
 }
 
 func (s *planScreen) Init() tea.Cmd { return nil }
@@ -76,16 +76,10 @@ func (s *planScreen) Update(msg tea.Msg) tea.Cmd {
 		return emit(planConfirmedMsg{})
 	case key.Matches(km, k.Manual):
 		return emit(manualRequested{})
-	case key.Matches(km, k.Up):
-		s.vp.ScrollUp(1)
-	case key.Matches(km, k.Down):
-		s.vp.ScrollDown(1)
-	case key.Matches(km, k.PageUp):
-		s.vp.PageUp()
-	case key.Matches(km, k.PageDown):
-		s.vp.PageDown()
 	}
-	return nil
+	var cmd tea.Cmd
+	s.vp, cmd = s.vp.Update(km)
+	return cmd
 }
 
 func (s *planScreen) header() string {

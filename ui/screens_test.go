@@ -434,3 +434,18 @@ func TestFinishLeadsToTheNewConnectionsPicker(t *testing.T) {
 	d.press("g")
 	d.contains("Pick the groups to sync", "fabrikam.onmicrosoft.com/directory-sync")
 }
+
+// A plan taller than the terminal scrolls with the wizard's keys: down a
+// line, a page, and back up.
+func TestPlanScrollsWhenTallerThanTheTerminal(t *testing.T) {
+	f := newFake(t)
+	f.tenant, f.silent = "contoso.com", true
+	d := toPlan(t, f, Options{Width: 80, Height: 16})
+	d.contains("↓ more", `App registration "Directory Sync"`)
+	d.lacks("app-only sign-in with the secret")
+	d.press("pgdown", "pgdown", "pgdown")
+	d.contains("app-only sign-in with the secret")
+	d.lacks("↓ more")
+	d.press("pgup", "pgup", "pgup", "up")
+	d.contains(`App registration "Directory Sync"`, "↓ more")
+}
