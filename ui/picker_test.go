@@ -144,13 +144,20 @@ func TestSyncPreviewsBeforeTheRun(t *testing.T) {
 	d.contains("✓ Synced", "2 pages · 10 users", "Created      2")
 }
 
-func TestSyncProgressUpdatesTheCounters(t *testing.T) {
-	now := testNow
-	c := &common{styles: newStyles(true), keys: newKeyMap(), now: func() time.Time { return now }}
+// runningSyncScreen is a 78×22 sync screen whose preview read 2000 users,
+// with a run begun at *now.
+func runningSyncScreen(now *time.Time) *syncScreen {
+	c := &common{styles: newStyles(true), keys: newKeyMap(), now: func() time.Time { return *now }}
 	s := newSyncScreen(c, "contoso/directory-sync")
 	s.SetSize(78, 22)
 	s.done(syncDoneMsg{req: SyncRequest{DryRun: true}, res: &steps.SyncResult{Users: 2000, Plan: &store.SyncPlan{Created: 2000}}})
-	s.begin(SyncRequest{}, now)
+	s.begin(SyncRequest{}, *now)
+	return s
+}
+
+func TestSyncProgressUpdatesTheCounters(t *testing.T) {
+	now := testNow
+	s := runningSyncScreen(&now)
 	now = now.Add(2 * time.Second)
 	s.event(steps.Event{Step: "sync", Kind: steps.StepProgress, Message: "page 1: 999 users read",
 		Sync: &steps.SyncProgress{Phase: "read-groups", Pages: 1, Users: 999}})
@@ -173,11 +180,7 @@ func TestSyncProgressUpdatesTheCounters(t *testing.T) {
 
 func TestSyncShowsTheEnginesLiveCounters(t *testing.T) {
 	now := testNow
-	c := &common{styles: newStyles(true), keys: newKeyMap(), now: func() time.Time { return now }}
-	s := newSyncScreen(c, "contoso/directory-sync")
-	s.SetSize(78, 22)
-	s.done(syncDoneMsg{req: SyncRequest{DryRun: true}, res: &steps.SyncResult{Users: 2000, Plan: &store.SyncPlan{Created: 2000}}})
-	s.begin(SyncRequest{}, now)
+	s := runningSyncScreen(&now)
 	now = now.Add(4 * time.Second)
 	stages := []struct {
 		name string
