@@ -64,6 +64,15 @@ type MemberChange struct {
 	Removed bool
 }
 
+// from is the link a page request of a round follows: the next page's,
+// else the saved deltaLink; "" starts a new round.
+func (q DeltaQuery) from(next string) string {
+	if next != "" {
+		return next
+	}
+	return q.DeltaLink
+}
+
 // UsersDelta runs a round of /users/delta(), calling onPage for every page
 // (the next page is fetched meanwhile), and returns the final deltaLink. An
 // expired DeltaLink fails with KindDeltaExpired: start a full round instead.
@@ -72,12 +81,9 @@ func (c *Client) UsersDelta(ctx context.Context, q DeltaQuery, onPage func(Delta
 	fetch := func(ctx context.Context, link string) (DeltaPage[UserChange], string, error) {
 		cfg := &users.DeltaRequestBuilderGetRequestConfiguration{Headers: q.preferHeaders()}
 		req := b
-		switch {
-		case link != "":
-			req = b.WithUrl(link)
-		case q.DeltaLink != "":
-			req = b.WithUrl(q.DeltaLink)
-		default:
+		if from := q.from(link); from != "" {
+			req = b.WithUrl(from)
+		} else {
 			sel := q.Select
 			if sel == nil {
 				sel = DefaultUserSelect()
@@ -104,12 +110,9 @@ func (c *Client) GroupsDelta(ctx context.Context, q DeltaQuery, onPage func(Delt
 	fetch := func(ctx context.Context, link string) (DeltaPage[GroupChange], string, error) {
 		cfg := &groups.DeltaRequestBuilderGetRequestConfiguration{Headers: q.preferHeaders()}
 		req := b
-		switch {
-		case link != "":
-			req = b.WithUrl(link)
-		case q.DeltaLink != "":
-			req = b.WithUrl(q.DeltaLink)
-		default:
+		if from := q.from(link); from != "" {
+			req = b.WithUrl(from)
+		} else {
 			sel := q.Select
 			if sel == nil {
 				sel = []string{"id", "displayName", "description", "members"}
