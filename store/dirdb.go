@@ -6,13 +6,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
-	_ "modernc.org/sqlite" // pure-Go SQLite driver
+	"modernc.org/sqlite" // pure-Go SQLite driver
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // DirectoryPath is where the directory database lives in dir.
@@ -70,8 +72,24 @@ func AdoptLegacyDirectory(configDir, connDir string) error {
 // of the picked groups, their memberships, the runs, and the delta links.
 // Every change of a run goes through a run-scoped staging area first, so a
 // crash or a refused run leaves the previous state as it was.
+//
+// A preview (see Preview) works on a handle of its own, whose staging area
+// no other handle sees.
 type DirDB struct {
-	db *sql.DB
+	db   *sql.DB
+	q    querier   // db, or a preview's one connection
+	conn *sql.Conn // a preview's connection; nil for a real handle
+	path string
+	// preview is set on a preview's handle, which never applies a run.
+	preview bool
+}
+
+// querier is what *sql.DB and *sql.Conn have in common.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	BeginTx(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, error)
 }
 
 // DirUser is a synced user.
@@ -111,33 +129,46 @@ const usersTable = ` (
 // a full run renames over it.
 const pairsTable = ` (group_id TEXT NOT NULL, user_id TEXT NOT NULL, PRIMARY KEY (group_id, user_id)) WITHOUT ROWID`
 
-const schema = `
-CREATE TABLE IF NOT EXISTS users` + usersTable + `;
-CREATE TABLE IF NOT EXISTS next_users` + usersTable + `;
-CREATE TABLE IF NOT EXISTS groups (id TEXT PRIMARY KEY);
-CREATE TABLE IF NOT EXISTS subgroups (group_id TEXT NOT NULL, sub_id TEXT NOT NULL, PRIMARY KEY (group_id, sub_id)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS memberships` + pairsTable + `;
-CREATE INDEX IF NOT EXISTS memberships_user ON memberships(user_id);
-CREATE TABLE IF NOT EXISTS runs (id INTEGER PRIMARY KEY AUTOINCREMENT, started INTEGER NOT NULL, finished INTEGER,
-	kind TEXT NOT NULL, created INTEGER NOT NULL DEFAULT 0, updated INTEGER NOT NULL DEFAULT 0,
-	disabled INTEGER NOT NULL DEFAULT 0, deleted INTEGER NOT NULL DEFAULT 0, unchanged INTEGER NOT NULL DEFAULT 0,
-	error TEXT NOT NULL DEFAULT '');
-CREATE TABLE IF NOT EXISTS sync_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS stage (id INTEGER PRIMARY KEY CHECK (id = 1), value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS stage_users (
+// tables defines every table of the directory database but runs: in the
+// database itself for a real run, and again in a preview's temporary
+// database, where they hide the real ones from the preview's statements.
+// Each definition starts with CREATE TABLE or CREATE INDEX, which
+// mainSchema and previewSchema rewrite.
+const tables = `
+CREATE TABLE users` + usersTable + `;
+CREATE TABLE next_users` + usersTable + `;
+CREATE TABLE groups (id TEXT PRIMARY KEY);
+CREATE TABLE subgroups (group_id TEXT NOT NULL, sub_id TEXT NOT NULL, PRIMARY KEY (group_id, sub_id)) WITHOUT ROWID;
+CREATE TABLE memberships` + pairsTable + `;
+CREATE INDEX memberships_user ON memberships(user_id);
+CREATE TABLE sync_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE stage (id INTEGER PRIMARY KEY CHECK (id = 1), value TEXT NOT NULL);
+CREATE TABLE stage_users (
 	id TEXT PRIMARY KEY, upn TEXT NOT NULL, display_name TEXT NOT NULL, given_name TEXT NOT NULL, surname TEXT NOT NULL,
 	mail TEXT NOT NULL, job_title TEXT NOT NULL, department TEXT NOT NULL, account_enabled INTEGER NOT NULL,
 	removed TEXT NOT NULL DEFAULT '');
-CREATE TABLE IF NOT EXISTS stage_members` + pairsTable + `;
-CREATE TABLE IF NOT EXISTS stage_subgroups (group_id TEXT NOT NULL, sub_id TEXT NOT NULL, PRIMARY KEY (group_id, sub_id)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS stage_changes (group_id TEXT NOT NULL, member_id TEXT NOT NULL, member_type TEXT NOT NULL,
+CREATE TABLE stage_members` + pairsTable + `;
+CREATE TABLE stage_subgroups (group_id TEXT NOT NULL, sub_id TEXT NOT NULL, PRIMARY KEY (group_id, sub_id)) WITHOUT ROWID;
+CREATE TABLE stage_changes (group_id TEXT NOT NULL, member_id TEXT NOT NULL, member_type TEXT NOT NULL,
 	removed INTEGER NOT NULL, PRIMARY KEY (group_id, member_id)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS work_del (group_id TEXT NOT NULL, user_id TEXT NOT NULL, PRIMARY KEY (group_id, user_id)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS work_add (group_id TEXT NOT NULL, user_id TEXT NOT NULL, PRIMARY KEY (group_id, user_id)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS work_add_user ON work_add(user_id);
-CREATE TABLE IF NOT EXISTS work_plan (id TEXT PRIMARY KEY, action TEXT NOT NULL, state TEXT NOT NULL) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS work_plan_action ON work_plan(action);
+CREATE TABLE work_del (group_id TEXT NOT NULL, user_id TEXT NOT NULL, PRIMARY KEY (group_id, user_id)) WITHOUT ROWID;
+CREATE TABLE work_add (group_id TEXT NOT NULL, user_id TEXT NOT NULL, PRIMARY KEY (group_id, user_id)) WITHOUT ROWID;
+CREATE INDEX work_add_user ON work_add(user_id);
+CREATE TABLE work_plan (id TEXT PRIMARY KEY, action TEXT NOT NULL, state TEXT NOT NULL) WITHOUT ROWID;
+CREATE INDEX work_plan_action ON work_plan(action);
 `
+
+// mainSchema is the directory database's schema.
+var mainSchema = strings.NewReplacer("CREATE TABLE ", "CREATE TABLE IF NOT EXISTS ", "CREATE INDEX ", "CREATE INDEX IF NOT EXISTS ").
+	Replace(tables) + `CREATE TABLE IF NOT EXISTS runs (id INTEGER PRIMARY KEY AUTOINCREMENT, started INTEGER NOT NULL, finished INTEGER,
+	kind TEXT NOT NULL, created INTEGER NOT NULL DEFAULT 0, updated INTEGER NOT NULL DEFAULT 0,
+	disabled INTEGER NOT NULL DEFAULT 0, deleted INTEGER NOT NULL DEFAULT 0, unchanged INTEGER NOT NULL DEFAULT 0,
+	error TEXT NOT NULL DEFAULT '');
+`
+
+// previewSchema is a preview's copy of the tables, in its connection's
+// temporary database.
+var previewSchema = strings.NewReplacer("CREATE TABLE ", "CREATE TEMP TABLE ", "CREATE INDEX ", "CREATE INDEX temp.").Replace(tables)
 
 // pageSize is the page size of a new directory database. 16 and 64 KiB
 // pages made fewer write calls but each commit of a page of users wrote
@@ -145,12 +176,19 @@ CREATE INDEX IF NOT EXISTS work_plan_action ON work_plan(action);
 const pageSize = 4096
 
 // OpenDirectory opens (creating it, mode 0600) the directory database in a
-// config directory.
+// config directory. A file there that is not a directory database, or is
+// damaged, is left as it is and reported as a *CorruptDirectoryError, by
+// OpenDirectory or by the first method that reads the damage.
 func OpenDirectory(dir string) (*DirDB, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("open directory database: %w", err)
 	}
 	path := DirectoryPath(dir)
+	// SQLite would take a short file of anything for an empty database,
+	// and write one over it.
+	if err := checkHeader(path); err != nil {
+		return nil, err
+	}
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("open directory database: %w", err)
@@ -159,30 +197,101 @@ func OpenDirectory(dir string) (*DirDB, error) {
 	if err := os.Chmod(path, 0o600); err != nil {
 		return nil, fmt.Errorf("open directory database: %w", err)
 	}
-	// The path is a URI's: a % or ? in it must be escaped.
-	db, err := sql.Open("sqlite", "file:"+(&url.URL{Path: path}).EscapedPath()+"?_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(0)&_pragma=temp_store(MEMORY)&_pragma=cache_size(-16384)")
+	// Every transaction of a real handle writes: it takes the write lock
+	// when it begins (immediate), waiting for it as long as the busy
+	// timeout allows. A transaction that read first and then wrote would
+	// fail at once with SQLITE_BUSY when another handle (a preview
+	// recording its run) wrote in between.
+	db, err := sql.Open("sqlite", dsn(path)+"&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("open directory database: %w", err)
 	}
 	// One connection: SQLite has one writer anyway, and the work tables
 	// must be seen by every statement of a run.
 	db.SetMaxOpenConns(1)
+	d := &DirDB{db: db, q: db, path: path}
 	// The page size is set before WAL mode, which fixes it; WAL mode is
 	// kept in the file.
 	if _, err := db.Exec(fmt.Sprintf("PRAGMA page_size = %d; PRAGMA journal_mode = WAL", pageSize)); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("open directory database %s: %w", path, err)
+		return nil, d.checked(fmt.Errorf("open directory database %s: %w", path, err))
 	}
-	if _, err := db.Exec(schema); err != nil {
+	if _, err := db.Exec(mainSchema); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("open directory database %s: %w", path, err)
+		return nil, d.checked(fmt.Errorf("open directory database %s: %w", path, err))
 	}
 	if err := migrate(db); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("open directory database %s: %w", path, err)
+		return nil, d.checked(fmt.Errorf("open directory database %s: %w", path, err))
 	}
-	return &DirDB{db: db}, nil
+	return d, nil
 }
+
+// dsn is the data source name of the database at path, with the pragmas
+// every connection sets.
+func dsn(path string) string {
+	// The path is a URI's: a % or ? in it must be escaped.
+	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)" +
+		"&_pragma=foreign_keys(0)&_pragma=temp_store(MEMORY)&_pragma=cache_size(-16384)"
+}
+
+// sqliteMagic begins every SQLite database file.
+const sqliteMagic = "SQLite format 3\x00"
+
+// checkHeader reports a file at path that is not empty and is not an
+// SQLite database, without changing it.
+func checkHeader(path string) error {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("open directory database: %w", err)
+	}
+	defer f.Close()
+	head := make([]byte, len(sqliteMagic))
+	n, err := io.ReadFull(f, head)
+	if n == 0 && errors.Is(err, io.EOF) {
+		return nil
+	}
+	if string(head[:n]) != sqliteMagic {
+		return &CorruptDirectoryError{Path: path, Err: errors.New("not an SQLite database")}
+	}
+	return nil
+}
+
+// CorruptDirectoryError is a directory database SQLite cannot read: a file
+// that is not one, or a damaged one. It is left as it is: the synced users
+// it holds may still be recovered from it.
+type CorruptDirectoryError struct {
+	Path string
+	Err  error
+}
+
+func (e *CorruptDirectoryError) Error() string {
+	name := filepath.Base(e.Path)
+	return fmt.Sprintf("the directory database %s is damaged (%v); it was left untouched: move it aside, with any %s-wal and %s-shm "+
+		"files beside it, and the next sync rebuilds it with a full run", e.Path, e.Err, name, name)
+}
+
+func (e *CorruptDirectoryError) Unwrap() error { return e.Err }
+
+// checked turns an error SQLite gives for a damaged database into a
+// *CorruptDirectoryError.
+func (d *DirDB) checked(err error) error {
+	var se *sqlite.Error
+	var ce *CorruptDirectoryError
+	if err == nil || errors.As(err, &ce) || !errors.As(err, &se) {
+		return err
+	}
+	if c := se.Code() & 0xff; c == sqlite3.SQLITE_CORRUPT || c == sqlite3.SQLITE_NOTADB {
+		return &CorruptDirectoryError{Path: d.path, Err: err}
+	}
+	return err
+}
+
+// check is checked for a method's named error, deferred.
+func (d *DirDB) check(err *error) { *err = d.checked(*err) }
 
 // migrate brings a database made by an earlier version up to the schema.
 // An earlier version staged a full run's users where this one does not
@@ -214,8 +323,63 @@ func migrate(db *sql.DB) error {
 	return tx.Commit()
 }
 
-// Close closes the database.
-func (d *DirDB) Close() error { return d.db.Close() }
+// Close closes the database; a preview's staging area goes with it.
+func (d *DirDB) Close() error {
+	if d.conn != nil {
+		d.conn.Close()
+	}
+	return d.db.Close()
+}
+
+// Preview opens another handle on the database, for a preview (a dry run).
+// Its staging area, and a copy of the applied directory taken in one read,
+// are in its connection's temporary database, which no other handle sees
+// and which goes when the handle is closed. A preview so never reads,
+// writes or discards a real run's stage (nor a real run a preview's), and
+// plans against one state of the directory even when a real run is applied
+// meanwhile. Only its run record is written to the database; Reconcile
+// never applies a run there.
+func (d *DirDB) Preview(ctx context.Context) (_ *DirDB, err error) {
+	// Deferred transactions: a preview's only touch the temporary
+	// database, and must not take the database's write lock.
+	db, err := sql.Open("sqlite", dsn(d.path))
+	if err != nil {
+		return nil, fmt.Errorf("open a preview: %w", err)
+	}
+	db.SetMaxOpenConns(1)
+	// One connection held for the whole preview: should it break, the
+	// preview fails rather than go on in a new connection without its
+	// tables, on the real ones.
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		db.Close()
+		return nil, d.checked(fmt.Errorf("open a preview: %w", err))
+	}
+	p := &DirDB{db: db, q: conn, conn: conn, path: d.path, preview: true}
+	defer func() {
+		if err != nil {
+			p.Close()
+		}
+	}()
+	if _, err := conn.ExecContext(ctx, previewSchema); err != nil {
+		return nil, d.checked(fmt.Errorf("open a preview: %w", err))
+	}
+	err = p.tx(ctx, "open a preview", func(tx *sql.Tx) error {
+		return execAll(ctx, tx, []stmt{
+			{`INSERT INTO temp.users (id, upn, display_name, given_name, surname, mail, job_title, department, account_enabled,
+				state, disabled_at, updated_at) SELECT id, upn, display_name, given_name, surname, mail, job_title, department,
+				account_enabled, state, disabled_at, updated_at FROM main.users`, nil},
+			{`INSERT INTO temp.memberships (group_id, user_id) SELECT group_id, user_id FROM main.memberships`, nil},
+			{`INSERT INTO temp.subgroups (group_id, sub_id) SELECT group_id, sub_id FROM main.subgroups`, nil},
+			{`INSERT INTO temp.groups (id) SELECT id FROM main.groups`, nil},
+			{`INSERT INTO temp.sync_state (key, value) SELECT key, value FROM main.sync_state`, nil},
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
 
 // SyncCursor is where the last applied run left off: the picked groups it
 // covered and the delta links to continue from.
@@ -226,10 +390,11 @@ type SyncCursor struct {
 }
 
 // Cursor reads the saved cursor; zero when no run was applied yet.
-func (d *DirDB) Cursor(ctx context.Context) (SyncCursor, error) {
+func (d *DirDB) Cursor(ctx context.Context) (_ SyncCursor, err error) {
+	defer d.check(&err)
 	var c SyncCursor
 	var raw string
-	err := d.db.QueryRowContext(ctx, `SELECT value FROM sync_state WHERE key = 'cursor'`).Scan(&raw)
+	err = d.q.QueryRowContext(ctx, `SELECT value FROM sync_state WHERE key = 'cursor'`).Scan(&raw)
 	if errors.Is(err, sql.ErrNoRows) {
 		return c, nil
 	}
@@ -317,9 +482,10 @@ type StagePage struct {
 }
 
 // Staged returns the unfinished run, or nil.
-func (d *DirDB) Staged(ctx context.Context) (*Stage, error) {
+func (d *DirDB) Staged(ctx context.Context) (_ *Stage, err error) {
+	defer d.check(&err)
 	var raw string
-	err := d.db.QueryRowContext(ctx, `SELECT value FROM stage WHERE id = 1`).Scan(&raw)
+	err = d.q.QueryRowContext(ctx, `SELECT value FROM stage WHERE id = 1`).Scan(&raw)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
@@ -556,12 +722,13 @@ func insertRows(ctx context.Context, tx *sql.Tx, head string, cols, n int, row f
 
 // Trees returns, for each group in the picked groups' trees (the picked
 // groups and the groups nested in them), the picked groups it is under.
-func (d *DirDB) Trees(ctx context.Context, picked []string) (map[string][]string, error) {
+func (d *DirDB) Trees(ctx context.Context, picked []string) (_ map[string][]string, err error) {
+	defer d.check(&err)
 	out := map[string][]string{}
 	for _, p := range picked {
 		out[p] = append(out[p], p)
 	}
-	rows, err := d.db.QueryContext(ctx, `SELECT group_id, sub_id FROM subgroups`)
+	rows, err := d.q.QueryContext(ctx, `SELECT group_id, sub_id FROM subgroups`)
 	if err != nil {
 		return nil, fmt.Errorf("read nested groups: %w", err)
 	}
@@ -580,11 +747,12 @@ func (d *DirDB) Trees(ctx context.Context, picked []string) (map[string][]string
 // be applied one by one and must be read in full: a nested group came or
 // went, or a user left a group that has nested groups (the user may still
 // be a member through one of them).
-func (d *DirDB) DirtyGroups(ctx context.Context, picked []string) ([]string, error) {
+func (d *DirDB) DirtyGroups(ctx context.Context, picked []string) (_ []string, err error) {
+	defer d.check(&err)
 	var out []string
 	for _, p := range picked {
 		var n int
-		err := d.db.QueryRowContext(ctx, `SELECT count(*) FROM stage_changes c
+		err := d.q.QueryRowContext(ctx, `SELECT count(*) FROM stage_changes c
 			WHERE (c.group_id = ?1 OR c.group_id IN (SELECT sub_id FROM subgroups WHERE group_id = ?1))
 			AND (c.member_type != 'user' OR (c.removed = 1 AND EXISTS (SELECT 1 FROM subgroups WHERE group_id = ?1)))`, p).Scan(&n)
 		if err != nil {
@@ -599,8 +767,9 @@ func (d *DirDB) DirtyGroups(ctx context.Context, picked []string) ([]string, err
 
 // MissingUsers returns users who joined a picked group this run and whose
 // attributes are neither stored nor staged.
-func (d *DirDB) MissingUsers(ctx context.Context) ([]string, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT DISTINCT member_id FROM stage_changes
+func (d *DirDB) MissingUsers(ctx context.Context) (_ []string, err error) {
+	defer d.check(&err)
+	rows, err := d.q.QueryContext(ctx, `SELECT DISTINCT member_id FROM stage_changes
 		WHERE member_type = 'user' AND removed = 0
 		AND member_id NOT IN (SELECT id FROM users) AND member_id NOT IN (SELECT id FROM stage_users)`)
 	if err != nil {
@@ -619,16 +788,18 @@ func (d *DirDB) MissingUsers(ctx context.Context) ([]string, error) {
 }
 
 // SyncedGroup reports whether an applied run covered the picked group id.
-func (d *DirDB) SyncedGroup(ctx context.Context, id string) (bool, error) {
+func (d *DirDB) SyncedGroup(ctx context.Context, id string) (_ bool, err error) {
+	defer d.check(&err)
 	var n int
-	if err := d.db.QueryRowContext(ctx, `SELECT count(*) FROM groups WHERE id = ?`, id).Scan(&n); err != nil {
+	if err := d.q.QueryRowContext(ctx, `SELECT count(*) FROM groups WHERE id = ?`, id).Scan(&n); err != nil {
 		return false, fmt.Errorf("read groups: %w", err)
 	}
 	return n > 0, nil
 }
 
-func (d *DirDB) tx(ctx context.Context, what string, fn func(*sql.Tx) error) error {
-	tx, err := d.db.BeginTx(ctx, nil)
+func (d *DirDB) tx(ctx context.Context, what string, fn func(*sql.Tx) error) (err error) {
+	defer d.check(&err)
+	tx, err := d.q.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}

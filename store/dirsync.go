@@ -46,12 +46,17 @@ type SyncPlan struct {
 
 // Reconcile compares the staged run with the stored state, and, unless dry
 // or refused by Check, applies it in one transaction together with the
-// run's delta links. Either way the staging area is emptied.
-func (d *DirDB) Reconcile(ctx context.Context, opts ReconcileOptions) (*SyncPlan, error) {
+// run's delta links. Either way the staging area is emptied. A preview's
+// handle is always dry.
+func (d *DirDB) Reconcile(ctx context.Context, opts ReconcileOptions) (_ *SyncPlan, err error) {
+	defer d.check(&err)
 	if opts.ListLimit == 0 {
 		opts.ListLimit = 1000
 	}
-	tx, err := d.db.BeginTx(ctx, nil)
+	if d.preview {
+		opts.DryRun = true
+	}
+	tx, err := d.q.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("apply the run: %w", err)
 	}
@@ -432,8 +437,9 @@ type RunRecord struct {
 }
 
 // StartRun records the start of a run and returns its ID.
-func (d *DirDB) StartRun(ctx context.Context, kind string, started time.Time) (int64, error) {
-	res, err := d.db.ExecContext(ctx, `INSERT INTO runs (started, kind) VALUES (?, ?)`, started.UnixMilli(), kind)
+func (d *DirDB) StartRun(ctx context.Context, kind string, started time.Time) (_ int64, err error) {
+	defer d.check(&err)
+	res, err := d.q.ExecContext(ctx, `INSERT INTO runs (started, kind) VALUES (?, ?)`, started.UnixMilli(), kind)
 	if err != nil {
 		return 0, fmt.Errorf("record the run: %w", err)
 	}
@@ -441,12 +447,13 @@ func (d *DirDB) StartRun(ctx context.Context, kind string, started time.Time) (i
 }
 
 // FinishRun records how a run ended.
-func (d *DirDB) FinishRun(ctx context.Context, r RunRecord) error {
+func (d *DirDB) FinishRun(ctx context.Context, r RunRecord) (err error) {
+	defer d.check(&err)
 	fin := time.Now()
 	if r.Finished != nil {
 		fin = *r.Finished
 	}
-	_, err := d.db.ExecContext(ctx, `UPDATE runs SET finished = ?, kind = ?, created = ?, updated = ?, disabled = ?, deleted = ?,
+	_, err = d.q.ExecContext(ctx, `UPDATE runs SET finished = ?, kind = ?, created = ?, updated = ?, disabled = ?, deleted = ?,
 		unchanged = ?, error = ? WHERE id = ?`, fin.UnixMilli(), r.Kind, r.Created, r.Updated, r.Disabled, r.Deleted,
 		r.Unchanged, r.Error, r.ID)
 	if err != nil {
@@ -456,8 +463,9 @@ func (d *DirDB) FinishRun(ctx context.Context, r RunRecord) error {
 }
 
 // Runs returns the last n runs, newest first.
-func (d *DirDB) Runs(ctx context.Context, n int) ([]RunRecord, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT id, started, finished, kind, created, updated, disabled, deleted, unchanged, error
+func (d *DirDB) Runs(ctx context.Context, n int) (_ []RunRecord, err error) {
+	defer d.check(&err)
+	rows, err := d.q.QueryContext(ctx, `SELECT id, started, finished, kind, created, updated, disabled, deleted, unchanged, error
 		FROM runs ORDER BY id DESC LIMIT ?`, n)
 	if err != nil {
 		return nil, fmt.Errorf("read runs: %w", err)
@@ -482,12 +490,14 @@ func (d *DirDB) Runs(ctx context.Context, n int) ([]RunRecord, error) {
 }
 
 // EachUser calls fn for every synced user, ordered by UPN, one row at a
-// time.
+// time. It returns fn's first error, or the database's: a damaged
+// database part way through the users is a *CorruptDirectoryError, never
+// a shortened list.
 func (d *DirDB) EachUser(ctx context.Context, fn func(DirUser) error) error {
-	rows, err := d.db.QueryContext(ctx, `SELECT id, upn, display_name, given_name, surname, mail, job_title, department,
+	rows, err := d.q.QueryContext(ctx, `SELECT id, upn, display_name, given_name, surname, mail, job_title, department,
 		account_enabled, state, disabled_at, updated_at FROM users ORDER BY upn, id`)
 	if err != nil {
-		return fmt.Errorf("read users: %w", err)
+		return d.checked(fmt.Errorf("read users: %w", err))
 	}
 	defer rows.Close()
 	for rows.Next() {
@@ -496,7 +506,7 @@ func (d *DirDB) EachUser(ctx context.Context, fn func(DirUser) error) error {
 		var upd int64
 		if err := rows.Scan(&u.ID, &u.UserPrincipalName, &u.DisplayName, &u.GivenName, &u.Surname, &u.Mail, &u.JobTitle,
 			&u.Department, &u.AccountEnabled, &u.State, &dis, &upd); err != nil {
-			return err
+			return d.checked(fmt.Errorf("read users: %w", err))
 		}
 		if dis.Valid {
 			t := time.UnixMilli(dis.Int64)
@@ -507,12 +517,16 @@ func (d *DirDB) EachUser(ctx context.Context, fn func(DirUser) error) error {
 			return err
 		}
 	}
-	return rows.Err()
+	if err := rows.Err(); err != nil {
+		return d.checked(fmt.Errorf("read users: %w", err))
+	}
+	return nil
 }
 
 // Memberships returns every (picked group, user) pair.
-func (d *DirDB) Memberships(ctx context.Context) ([]Membership, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT group_id, user_id FROM memberships ORDER BY group_id, user_id`)
+func (d *DirDB) Memberships(ctx context.Context) (_ []Membership, err error) {
+	defer d.check(&err)
+	rows, err := d.q.QueryContext(ctx, `SELECT group_id, user_id FROM memberships ORDER BY group_id, user_id`)
 	if err != nil {
 		return nil, fmt.Errorf("read memberships: %w", err)
 	}
