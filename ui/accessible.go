@@ -30,6 +30,8 @@ type accessible struct {
 	lines  *lineReader
 	secret bool // the keyboard is a terminal, so secrets can be typed unseen
 	now    func() time.Time
+	// conn names the connection set up, once it is (for the hand-off).
+	conn string
 }
 
 func runAccessible(ctx context.Context, b Backend, opts Options) error {
@@ -245,13 +247,18 @@ func (a *accessible) setup() error {
 // may retry, do it by hand, or quit. It reports whether the manual path
 // was taken.
 func (a *accessible) signInAndRun(p *steps.Profile, tenant string) (bool, error) {
-	if manual, err := a.retrying(p, "Sign-in failed", func() error { return a.signIn(p, tenant) }); manual || err != nil {
+	var setup Setup
+	if manual, err := a.retrying(p, tenant, "Sign-in failed", func() error {
+		var err error
+		setup, err = a.signIn(p, tenant)
+		return err
+	}); manual || err != nil {
 		return manual, err
 	}
 	var plan *steps.Plan
-	manual, err := a.retrying(p, "Reading the tenant failed", func() error {
+	manual, err := a.retrying(p, tenant, "Reading the tenant failed", func() error {
 		var err error
-		plan, err = a.b.Preflight(a.ctx)
+		plan, err = setup.Preflight(a.ctx)
 		return err
 	})
 	if manual || err != nil {
@@ -264,7 +271,7 @@ func (a *accessible) signInAndRun(p *steps.Profile, tenant string) (bool, error)
 			return false, err
 		}
 		if i == 0 {
-			return true, a.manual(p)
+			return true, a.manual(p, tenant)
 		}
 		return false, plan.Blocker
 	}
@@ -275,14 +282,15 @@ func (a *accessible) signInAndRun(p *steps.Profile, tenant string) (bool, error)
 	if !ok {
 		return false, ErrQuit
 	}
-	return a.retrying(p, "", func() error { return a.b.Execute(a.ctx, a.report) })
+	a.conn = setup.Connection()
+	return a.retrying(p, tenant, "", func() error { return setup.Execute(a.ctx, a.report) })
 }
 
 // retrying runs op until it succeeds, asking after each failure whether to
 // try again, do the setup by hand, or quit. manual reports that the manual
 // path was taken (err is then its outcome). An empty title names the failed
 // step from the error.
-func (a *accessible) retrying(p *steps.Profile, title string, op func() error) (manual bool, err error) {
+func (a *accessible) retrying(p *steps.Profile, tenant, title string, op func() error) (manual bool, err error) {
 	for {
 		err := op()
 		if err == nil {
@@ -301,17 +309,17 @@ func (a *accessible) retrying(p *steps.Profile, title string, op func() error) (
 		case cerr != nil:
 			return false, cerr
 		case next == "manual":
-			return true, a.manual(p)
+			return true, a.manual(p, tenant)
 		case next == "quit":
 			return false, err
 		}
 	}
 }
 
-func (a *accessible) signIn(p *steps.Profile, tenant string) error {
-	prompt, err := a.b.StartSignIn(a.ctx, tenant, p)
+func (a *accessible) signIn(p *steps.Profile, tenant string) (Setup, error) {
+	prompt, err := a.b.StartSetup(a.ctx, tenant, p)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if prompt.Code != "" {
 		a.printf("Sign in as an administrator of %s.\nOpen %s and enter the code %s\n", tenant, prompt.URL, prompt.Code)
@@ -320,23 +328,23 @@ func (a *accessible) signIn(p *steps.Profile, tenant string) error {
 		}
 		a.printf("Waiting for you to approve. Press Ctrl-C to cancel.\n")
 	}
-	upn, err := prompt.Wait(a.ctx)
+	setup, err := prompt.Wait(a.ctx)
 	if graphapi.IsKind(err, graphapi.KindConditionalAccess) {
 		a.printFailure("Conditional Access blocked the device-code sign-in", err)
 		ok, cerr := a.confirm("Sign in with the browser on this computer instead?")
 		if cerr != nil {
-			return cerr
+			return nil, cerr
 		}
 		if !ok {
-			return err
+			return nil, err
 		}
-		upn, err = a.b.SignInBrowser(a.ctx)
+		setup, err = prompt.Browser(a.ctx)
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
-	a.printf("Signed in as %s.\n\n", upn)
-	return nil
+	a.printf("Signed in as %s.\n\n", setup.UPN())
+	return setup, nil
 }
 
 func (a *accessible) printPlan(plan *steps.Plan) {
@@ -419,7 +427,7 @@ func (a *accessible) onFailure(title string, err error) (string, error) {
 
 // manual is the manual path: the portal instructions, then the IDs and
 // secret, validated locally, then tested by the Backend.
-func (a *accessible) manual(p *steps.Profile) error {
+func (a *accessible) manual(p *steps.Profile, tenant string) error {
 	m := newManual(&common{styles: newStyles(true), keys: newKeyMap(), now: a.now}, p, newRail(), false)
 	m.w = 100
 	a.printf("\nDo it by hand in the Microsoft Entra admin center.\n%s\n\n", ansi.Strip(m.instructions()))
@@ -437,8 +445,9 @@ func (a *accessible) manual(p *steps.Profile) error {
 			return err
 		}
 		a.printf("Checking the values: signing in as the app.\n")
-		err := a.b.Manual(a.ctx, strings.TrimSpace(clientID), strings.TrimSpace(secret), a.report)
+		name, err := a.b.Manual(a.ctx, tenant, p, strings.TrimSpace(clientID), strings.TrimSpace(secret), a.report)
 		if err == nil {
+			a.conn = name
 			return nil
 		}
 		a.printFailure("The values you entered did not work", err)
@@ -453,7 +462,7 @@ func (a *accessible) manual(p *steps.Profile) error {
 }
 
 func (a *accessible) handoff(p *steps.Profile, manual bool) error {
-	values, err := a.b.Handoff(false)
+	values, err := a.b.Handoff(a.conn, false)
 	if err != nil {
 		return err
 	}
@@ -473,7 +482,7 @@ func (a *accessible) handoff(p *steps.Profile, manual bool) error {
 			return err
 		}
 		if ok {
-			values, err := a.b.Handoff(true)
+			values, err := a.b.Handoff(a.conn, true)
 			if err != nil {
 				return err
 			}

@@ -49,7 +49,7 @@ func TestAccessibleSetup(t *testing.T) {
 	if strings.Contains(out, "\x1b") {
 		t.Errorf("accessible output has escape codes:\n%q", out)
 	}
-	if !slices.Contains(f.Calls(), "StartSignIn contoso.onmicrosoft.com sso") {
+	if !slices.Contains(f.Calls(), "StartSetup contoso.onmicrosoft.com sso") {
 		t.Errorf("calls = %v", f.Calls())
 	}
 }

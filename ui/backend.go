@@ -8,13 +8,15 @@ import (
 	"context"
 	"time"
 
+	"github.com/entrawiz/entrawiz/app"
 	"github.com/entrawiz/entrawiz/graphapi"
 	"github.com/entrawiz/entrawiz/steps"
 	"github.com/entrawiz/entrawiz/store"
 )
 
-// Backend is what the wizard asks of the world. cmd/entrawiz implements it
-// over the real tenant (or the simulated one in `entrawiz demo`). Every
+// Backend is what the wizard asks of the world. AppBackend implements it
+// over the application layer (the real tenant, or the simulated one in
+// `entrawiz demo`). Every
 // method may block on I/O: the wizard calls them only from tea.Cmds.
 type Backend interface {
 	// Profiles are the profiles the admin may choose from.
@@ -28,22 +30,17 @@ type Backend interface {
 	// says so on every screen).
 	Simulated() bool
 
-	// StartSignIn signs in silently when a saved sign-in works (then the
-	// prompt's Code is empty and Wait returns at once), else starts a
-	// device-code sign-in for the profile's scopes.
-	StartSignIn(ctx context.Context, tenant string, p *steps.Profile) (*SignInPrompt, error)
-	// SignInBrowser signs in with the system browser, for when Conditional
-	// Access blocks the device code.
-	SignInBrowser(ctx context.Context) (upn string, err error)
-	// Preflight reads the tenant and returns the plan; nothing is written.
-	Preflight(ctx context.Context) (*steps.Plan, error)
-	// Execute runs the confirmed plan, reporting events as they happen.
-	Execute(ctx context.Context, report func(steps.Event)) error
-	// Manual records IDs and a secret entered by hand and tests them.
-	Manual(ctx context.Context, clientID, secret string, report func(steps.Event)) error
-	// Handoff returns the values for the product; the secret's value only
-	// with reveal.
-	Handoff(reveal bool) ([]steps.HandoffValue, error)
+	// StartSetup starts a setup of profile p in tenant with the admin's
+	// sign-in: silently when a saved sign-in works (then the prompt's Code
+	// is empty and Wait returns at once), else with a device code. The
+	// prompt's Wait (or Browser) gives the setup session.
+	StartSetup(ctx context.Context, tenant string, p *steps.Profile) (*SignInPrompt, error)
+	// Manual records IDs and a secret entered by hand and tests them; it
+	// returns the connection's name.
+	Manual(ctx context.Context, tenant string, p *steps.Profile, clientID, secret string, report func(steps.Event)) (string, error)
+	// Handoff returns a connection's values for the product; the secret's
+	// value only with reveal.
+	Handoff(connection string, reveal bool) ([]steps.HandoffValue, error)
 
 	// Test runs the connection test of a saved connection.
 	Test(ctx context.Context, connection string, report func(steps.Event)) (*steps.TestResult, error)
@@ -73,24 +70,33 @@ type Backend interface {
 }
 
 // GroupCounts are a group's member counts.
-type GroupCounts struct {
-	Users  int64 // users at any depth of nesting: those a sync reads
-	Nested int   // groups nested in it, at any depth; -1 when not known
-}
+type GroupCounts = app.GroupCounts
 
 // SyncRequest is how a sync started from the wizard runs.
-type SyncRequest struct {
-	DryRun           bool // compute the changes, write nothing
-	Full             bool
-	AllowMassDisable bool
-}
+type SyncRequest = app.SyncRequest
 
-// SignInPrompt is the first phase of a device-code sign-in: what to show.
+// SignInPrompt is the first phase of a setup's sign-in: what to show.
 type SignInPrompt struct {
 	Code    string // empty when signed in silently
 	URL     string
 	Message string
 	Expires time.Time
 	// Wait blocks until the admin approves, declines or the code expires.
-	Wait func(ctx context.Context) (upn string, err error)
+	Wait func(ctx context.Context) (Setup, error)
+	// Browser signs in with the system browser instead, for when
+	// Conditional Access blocks the device code.
+	Browser func(ctx context.Context) (Setup, error)
+}
+
+// Setup is one setup session, signed in: the wizard holds it from the
+// sign-in to the hand-off, and it holds the setup's state.
+type Setup interface {
+	// UPN is who signed in.
+	UPN() string
+	// Preflight reads the tenant and returns the plan; nothing is written.
+	Preflight(ctx context.Context) (*steps.Plan, error)
+	// Execute runs the confirmed plan, reporting events as they happen.
+	Execute(ctx context.Context, report func(steps.Event)) error
+	// Connection names the connection the setup makes.
+	Connection() string
 }

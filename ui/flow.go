@@ -33,12 +33,15 @@ func (m *model) intent(msg tea.Msg) (tea.Cmd, bool) {
 		return m.startSignIn(), true
 
 	case browserSignInMsg:
+		if m.prompt == nil {
+			return nil, true
+		}
 		ctx, gen := m.begin(opBrowser)
 		m.rail.set(railSignIn, statusRunning, "signing in with the browser")
 		if s, ok := m.screen.(*signIn); ok {
 			s.browser()
 		}
-		return tea.Batch(browserSignInCmd(ctx, gen, m.b), m.spinner.Tick), true
+		return tea.Batch(waitSignInCmd(ctx, gen, opBrowser, m.prompt.Browser), m.spinner.Tick), true
 
 	case planConfirmedMsg:
 		return m.startExecute(), true
@@ -55,7 +58,7 @@ func (m *model) intent(msg tea.Msg) (tea.Cmd, bool) {
 		return m.retry(), true
 
 	case revealRequested:
-		return handoffCmd(m.gen, m.b, true, msg.copy), true
+		return handoffCmd(m.gen, m.b, m.handoffName, true, msg.copy), true
 
 	case finishMsg:
 		if m.handingOffRotation {
@@ -169,19 +172,20 @@ func (m *model) outcome(msg tea.Msg) (tea.Cmd, bool) {
 			return nil, true
 		}
 		s.setPrompt(msg.prompt)
+		m.prompt = msg.prompt
 		if msg.prompt.Code == "" {
 			m.rail.set(railSignIn, statusRunning, "using your saved sign-in")
-			return waitSignInCmd(m.opCtx, m.gen, msg.prompt.Wait), true
+			return waitSignInCmd(m.opCtx, m.gen, opSignIn, msg.prompt.Wait), true
 		}
 		m.rail.set(railSignIn, statusCurrent, "enter the code in the browser")
-		return tea.Batch(waitSignInCmd(m.opCtx, m.gen, msg.prompt.Wait), clockCmd(m.gen)), true
+		return tea.Batch(waitSignInCmd(m.opCtx, m.gen, opSignIn, msg.prompt.Wait), clockCmd(m.gen)), true
 
 	case signedInMsg:
 		if !m.ended(msg.gen) {
 			return nil, true
 		}
-		m.upn = msg.upn
-		m.rail.set(railSignIn, statusDone, "signed in as "+msg.upn)
+		m.setup, m.upn = msg.setup, msg.setup.UPN()
+		m.rail.set(railSignIn, statusDone, "signed in as "+m.upn)
 		return m.startPreflight(), true
 
 	case planMsg:
@@ -263,7 +267,8 @@ func (m *model) done(msg doneMsg) tea.Cmd {
 			m.rail.set("enable", statusDone, "connection enabled")
 		}
 		m.rail.set(railHandoff, statusCurrent, "")
-		return tea.Batch(m.show(newHandoff(m.c)), handoffCmd(m.gen, m.b, false, -1))
+		m.handoffName = msg.name
+		return tea.Batch(m.show(newHandoff(m.c)), handoffCmd(m.gen, m.b, m.handoffName, false, -1))
 	case opTest:
 		if d, ok := m.screen.(*dashboard); ok {
 			d.tested(msg.name, msg.test, nil)
@@ -339,7 +344,7 @@ func (m *model) retry() tea.Cmd {
 		m.rail.resetFailed()
 		return m.show(newManual(m.c, m.profile, m.rail, true))
 	case opHandoff:
-		return tea.Batch(m.show(newHandoff(m.c)), handoffCmd(m.gen, m.b, false, -1))
+		return tea.Batch(m.show(newHandoff(m.c)), handoffCmd(m.gen, m.b, m.handoffName, false, -1))
 	case opTest:
 		return m.startTest(f.name)
 	case opRotate:
@@ -378,7 +383,7 @@ func (m *model) welcome() tea.Cmd {
 	m.showRail = true
 	m.rail = newRail()
 	m.rail.set(railProfile, statusCurrent, "")
-	m.plan, m.manual = nil, false
+	m.plan, m.manual, m.prompt, m.setup = nil, false, nil, nil
 	return m.show(newWelcome(m.c, m.profiles, m.fixedTenant == "", m.choice, m.tenant))
 }
 
@@ -406,7 +411,7 @@ func (m *model) startSignIn() tea.Cmd {
 func (m *model) startPreflight() tea.Cmd {
 	ctx, gen := m.begin(opPreflight)
 	m.rail.set(railPlan, statusRunning, "reading the tenant")
-	return tea.Batch(m.show(newPlanScreen(m.c, m.profile)), preflightCmd(ctx, gen, m.b), m.spinner.Tick)
+	return tea.Batch(m.show(newPlanScreen(m.c, m.profile)), preflightCmd(ctx, gen, m.setup), m.spinner.Tick)
 }
 
 func (m *model) startExecute() tea.Cmd {
@@ -415,9 +420,10 @@ func (m *model) startExecute() tea.Cmd {
 	}
 	ctx, gen := m.begin(opExecute)
 	ch := m.newEvents()
-	b := m.b
-	run := func(ctx context.Context, report func(steps.Event)) (*steps.TestResult, error) {
-		return nil, b.Execute(ctx, report)
+	setup := m.setup
+	run := func(ctx context.Context, report func(steps.Event)) (string, *steps.TestResult, error) {
+		err := setup.Execute(ctx, report)
+		return setup.Connection(), nil, err
 	}
 	return tea.Batch(m.show(newRunning(m.c, m.rail, m.title(), false)),
 		streamCmd(ctx, ch, gen, opExecute, "", run), listenCmd(ch), m.spinner.Tick)
@@ -435,9 +441,10 @@ func (m *model) startManual(clientID, secret string) tea.Cmd {
 	}
 	ctx, gen := m.begin(opManual)
 	ch := m.newEvents()
-	b := m.b
-	run := func(ctx context.Context, report func(steps.Event)) (*steps.TestResult, error) {
-		return nil, b.Manual(ctx, clientID, secret, report)
+	b, tenant, p := m.b, m.tenant, m.profile
+	run := func(ctx context.Context, report func(steps.Event)) (string, *steps.TestResult, error) {
+		name, err := b.Manual(ctx, tenant, p, clientID, secret, report)
+		return name, nil, err
 	}
 	return tea.Batch(m.show(newRunning(m.c, m.rail, "Checking the values you entered", true)),
 		streamCmd(ctx, ch, gen, opManual, "", run), listenCmd(ch), m.spinner.Tick)
@@ -447,8 +454,9 @@ func (m *model) startTest(name string) tea.Cmd {
 	ctx, gen := m.begin(opTest)
 	ch := m.newEvents()
 	b := m.b
-	run := func(ctx context.Context, report func(steps.Event)) (*steps.TestResult, error) {
-		return b.Test(ctx, name, report)
+	run := func(ctx context.Context, report func(steps.Event)) (string, *steps.TestResult, error) {
+		res, err := b.Test(ctx, name, report)
+		return name, res, err
 	}
 	var show tea.Cmd
 	d, ok := m.screen.(*dashboard)

@@ -102,7 +102,7 @@ func TestFlowSetupWithDeviceCode(t *testing.T) {
 	if fm.result != nil {
 		t.Fatalf("Run would return %v", fm.result)
 	}
-	want := []string{"StartSignIn contoso.onmicrosoft.com directory-sync", "Preflight", "Execute", "Handoff false"}
+	want := []string{"StartSetup contoso.onmicrosoft.com directory-sync", "Preflight", "Execute", "Handoff false"}
 	if got := f.Calls(); !slices.Equal(got, want) {
 		t.Fatalf("calls = %q, want %q", got, want)
 	}

@@ -29,7 +29,7 @@ type fakeBackend struct {
 	tenant    string
 	simulated bool
 
-	startErr  error         // StartSignIn
+	startErr  error         // StartSetup
 	waitErr   error         // the device code's Wait
 	silent    bool          // signed in already: no code
 	approve   chan struct{} // closed to approve the device code
@@ -67,40 +67,50 @@ func (f *fakeBackend) Connections() ([]store.Connection, error) {
 func (f *fakeBackend) Tenant() string  { return f.tenant }
 func (f *fakeBackend) Simulated() bool { return f.simulated }
 
-func (f *fakeBackend) StartSignIn(ctx context.Context, tenant string, p *steps.Profile) (*SignInPrompt, error) {
-	f.record("StartSignIn " + tenant + " " + p.Name)
+func (f *fakeBackend) StartSetup(ctx context.Context, tenant string, p *steps.Profile) (*SignInPrompt, error) {
+	f.record("StartSetup " + tenant + " " + p.Name)
 	if f.startErr != nil {
 		return nil, f.startErr
 	}
-	wait := func(ctx context.Context) (string, error) {
+	setup := &fakeSetup{f: f, name: tenant + "/" + p.Name}
+	browser := func(ctx context.Context) (Setup, error) {
+		f.record("SignInBrowser")
+		return setup, nil
+	}
+	wait := func(ctx context.Context) (Setup, error) {
 		if f.waitErr != nil {
-			return "", f.waitErr
+			return nil, f.waitErr
 		}
-		return "admin@contoso.com", nil
+		return setup, nil
 	}
 	if f.silent {
-		return &SignInPrompt{Wait: wait}, nil
+		return &SignInPrompt{Wait: wait, Browser: browser}, nil
 	}
 	return &SignInPrompt{Code: "KQ7RDF3ZX", URL: "https://microsoft.com/devicelogin",
-		Expires: testNow.Add(15 * time.Minute), Wait: func(ctx context.Context) (string, error) {
+		Expires: testNow.Add(15 * time.Minute), Browser: browser, Wait: func(ctx context.Context) (Setup, error) {
 			if f.waitErr != nil {
-				return "", f.waitErr
+				return nil, f.waitErr
 			}
 			select {
 			case <-f.approve: // nil: the test approves by sending signedInMsg
-				return "admin@contoso.com", nil
+				return setup, nil
 			case <-ctx.Done():
-				return "", ctx.Err()
+				return nil, ctx.Err()
 			}
 		}}, nil
 }
 
-func (f *fakeBackend) SignInBrowser(ctx context.Context) (string, error) {
-	f.record("SignInBrowser")
-	return "admin@contoso.com", nil
+// fakeSetup is the fake backend's setup session.
+type fakeSetup struct {
+	f    *fakeBackend
+	name string
 }
 
-func (f *fakeBackend) Preflight(ctx context.Context) (*steps.Plan, error) {
+func (s *fakeSetup) UPN() string        { return "admin@contoso.com" }
+func (s *fakeSetup) Connection() string { return s.name }
+
+func (s *fakeSetup) Preflight(ctx context.Context) (*steps.Plan, error) {
+	f := s.f
 	f.record("Preflight")
 	if f.preflight != nil {
 		return nil, f.preflight
@@ -108,7 +118,8 @@ func (f *fakeBackend) Preflight(ctx context.Context) (*steps.Plan, error) {
 	return f.plan, nil
 }
 
-func (f *fakeBackend) Execute(ctx context.Context, report func(steps.Event)) error {
+func (s *fakeSetup) Execute(ctx context.Context, report func(steps.Event)) error {
+	f := s.f
 	f.record("Execute")
 	f.mu.Lock()
 	var fail error
@@ -136,16 +147,16 @@ func (f *fakeBackend) Execute(ctx context.Context, report func(steps.Event)) err
 	return nil
 }
 
-func (f *fakeBackend) Manual(ctx context.Context, clientID, secret string, report func(steps.Event)) error {
+func (f *fakeBackend) Manual(ctx context.Context, tenant string, p *steps.Profile, clientID, secret string, report func(steps.Event)) (string, error) {
 	f.record("Manual")
 	f.mu.Lock()
 	f.manualGot = [2]string{clientID, secret}
 	f.mu.Unlock()
 	report(steps.Event{Step: "test", Kind: steps.StepProgress, Message: "signing in as the app with the stored secret"})
-	return f.manualErr
+	return tenant + "/" + p.Name, f.manualErr
 }
 
-func (f *fakeBackend) Handoff(reveal bool) ([]steps.HandoffValue, error) {
+func (f *fakeBackend) Handoff(connection string, reveal bool) ([]steps.HandoffValue, error) {
 	f.record(fmt.Sprintf("Handoff %v", reveal))
 	secret := ""
 	if reveal {

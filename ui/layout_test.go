@@ -32,7 +32,7 @@ func frames(t *testing.T, w, h int, noColor bool) map[string]string {
 	grab(d, "sign-in code")
 	d.press("c")
 	grab(d, "sign-in copied")
-	d.send(signedInMsg{gen: d.m.gen, upn: "admin@contoso.com"})
+	d.send(signedInMsg{gen: d.m.gen, setup: &fakeSetup{f: f, name: "contoso.onmicrosoft.com/directory-sync"}})
 	grab(d, "plan")
 	d.press("?")
 	grab(d, "plan full help")

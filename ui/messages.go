@@ -71,8 +71,8 @@ type (
 		prompt *SignInPrompt
 	}
 	signedInMsg struct {
-		gen int
-		upn string
+		gen   int
+		setup Setup
 	}
 	planMsg struct {
 		gen  int
@@ -95,7 +95,7 @@ type (
 		op   op
 		err  error
 		test *steps.TestResult
-		name string // the connection, for test and reset
+		name string // the connection, for test, reset, manual and setup
 	}
 )
 
@@ -119,7 +119,7 @@ func connectionsCmd(b Backend) tea.Cmd {
 
 func startSignInCmd(ctx context.Context, gen int, b Backend, tenant string, p *steps.Profile) tea.Cmd {
 	return func() tea.Msg {
-		prompt, err := b.StartSignIn(ctx, tenant, p)
+		prompt, err := b.StartSetup(ctx, tenant, p)
 		if err != nil {
 			return doneMsg{gen: gen, op: opSignIn, err: err}
 		}
@@ -127,29 +127,21 @@ func startSignInCmd(ctx context.Context, gen int, b Backend, tenant string, p *s
 	}
 }
 
-func waitSignInCmd(ctx context.Context, gen int, wait func(context.Context) (string, error)) tea.Cmd {
+// waitSignInCmd waits for a sign-in (device code, saved, or browser: o
+// says which) and delivers the setup session it opens.
+func waitSignInCmd(ctx context.Context, gen int, o op, wait func(context.Context) (Setup, error)) tea.Cmd {
 	return func() tea.Msg {
-		upn, err := wait(ctx)
+		setup, err := wait(ctx)
 		if err != nil {
-			return doneMsg{gen: gen, op: opSignIn, err: err}
+			return doneMsg{gen: gen, op: o, err: err}
 		}
-		return signedInMsg{gen: gen, upn: upn}
+		return signedInMsg{gen: gen, setup: setup}
 	}
 }
 
-func browserSignInCmd(ctx context.Context, gen int, b Backend) tea.Cmd {
+func preflightCmd(ctx context.Context, gen int, s Setup) tea.Cmd {
 	return func() tea.Msg {
-		upn, err := b.SignInBrowser(ctx)
-		if err != nil {
-			return doneMsg{gen: gen, op: opBrowser, err: err}
-		}
-		return signedInMsg{gen: gen, upn: upn}
-	}
-}
-
-func preflightCmd(ctx context.Context, gen int, b Backend) tea.Cmd {
-	return func() tea.Msg {
-		plan, err := b.Preflight(ctx)
+		plan, err := s.Preflight(ctx)
 		if err != nil {
 			return doneMsg{gen: gen, op: opPreflight, err: err}
 		}
@@ -157,9 +149,9 @@ func preflightCmd(ctx context.Context, gen int, b Backend) tea.Cmd {
 	}
 }
 
-func handoffCmd(gen int, b Backend, reveal bool, copyIndex int) tea.Cmd {
+func handoffCmd(gen int, b Backend, name string, reveal bool, copyIndex int) tea.Cmd {
 	return func() tea.Msg {
-		values, err := b.Handoff(reveal)
+		values, err := b.Handoff(name, reveal)
 		return handoffMsg{gen: gen, values: values, reveal: reveal, copy: copyIndex, err: err}
 	}
 }
@@ -173,9 +165,10 @@ func resetCmd(ctx context.Context, gen int, b Backend, name string) tea.Cmd {
 // streamCmd runs a reporting operation (Execute, Manual, Test): each event,
 // then the doneMsg, goes on ch, which is closed at the end. listenCmd
 // delivers them one at a time, the shape of Bubble Tea's realtime example.
-// Sending gives up when ctx ends, so an abandoned run never blocks.
+// Sending gives up when ctx ends, so an abandoned run never blocks. run
+// returns the connection it ran on when it names it.
 func streamCmd(ctx context.Context, ch chan<- tea.Msg, gen int, o op, name string,
-	run func(ctx context.Context, report func(steps.Event)) (*steps.TestResult, error)) tea.Cmd {
+	run func(ctx context.Context, report func(steps.Event)) (string, *steps.TestResult, error)) tea.Cmd {
 	return func() tea.Msg {
 		defer close(ch)
 		send := func(msg tea.Msg) {
@@ -184,7 +177,10 @@ func streamCmd(ctx context.Context, ch chan<- tea.Msg, gen int, o op, name strin
 			case <-ctx.Done():
 			}
 		}
-		res, err := run(ctx, func(ev steps.Event) { send(eventMsg{gen: gen, ev: ev}) })
+		ran, res, err := run(ctx, func(ev steps.Event) { send(eventMsg{gen: gen, ev: ev}) })
+		if ran != "" {
+			name = ran
+		}
 		send(doneMsg{gen: gen, op: o, err: err, test: res, name: name})
 		return nil
 	}

@@ -73,6 +73,8 @@ type model struct {
 	choice   int
 	tenant   string
 	upn      string
+	prompt   *SignInPrompt // the sign-in in hand
+	setup    Setup         // the setup in hand, once signed in
 	plan     *steps.Plan
 	manual   bool // the connection was entered by hand
 	conns    []store.Connection
@@ -106,6 +108,8 @@ type model struct {
 	// handingOffRotation is set while the hand-off screen shows a secret
 	// rotated from the dashboard: finishing returns to the dashboard.
 	handingOffRotation bool
+	// handoffName is the connection whose values the hand-off shows.
+	handoffName string
 }
 
 func newModel(ctx context.Context, b Backend, opts Options) *model {

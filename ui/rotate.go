@@ -67,8 +67,8 @@ func (m *model) rotated(msg rotateDoneMsg) tea.Cmd {
 	if msg.res != nil && msg.res.Secret != nil {
 		// Hand the new secret off as after a setup: each value with copy,
 		// the secret shown only on request.
-		m.handingOffRotation = true
-		return tea.Batch(m.show(newHandoff(m.c)), handoffCmd(m.gen, m.b, false, -1))
+		m.handingOffRotation, m.handoffName = true, msg.name
+		return tea.Batch(m.show(newHandoff(m.c)), handoffCmd(m.gen, m.b, msg.name, false, -1))
 	}
 	return connectionsCmd(m.b)
 }

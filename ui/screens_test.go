@@ -69,8 +69,8 @@ func TestWelcomeValidatesTheTenantLocally(t *testing.T) {
 	d.typeText("not a tenant")
 	d.press("enter")
 	d.contains("neither a tenant ID")
-	if n := countCalls(f.Calls(), "StartSignIn"); n != 0 {
-		t.Fatalf("StartSignIn called %d times with a bad tenant", n)
+	if n := countCalls(f.Calls(), "StartSetup"); n != 0 {
+		t.Fatalf("StartSetup called %d times with a bad tenant", n)
 	}
 	// q is text while typing, not quit.
 	d.typeText("q")
@@ -82,7 +82,7 @@ func TestWelcomeValidatesTheTenantLocally(t *testing.T) {
 	}
 	d.typeText("contoso.onmicrosoft.com")
 	d.press("enter")
-	if !slices.Contains(f.Calls(), "StartSignIn contoso.onmicrosoft.com directory-sync") {
+	if !slices.Contains(f.Calls(), "StartSetup contoso.onmicrosoft.com directory-sync") {
 		t.Fatalf("calls = %v", f.Calls())
 	}
 	d.contains("K Q 7 R D F 3 Z X")
@@ -95,7 +95,7 @@ func TestWelcomeWithTenantFromTheCommandLine(t *testing.T) {
 	d.contains("Tenant: fabrikam.com")
 	d.lacks("Your tenant")
 	d.press("down", "down", "enter")
-	if !slices.Contains(f.Calls(), "StartSignIn fabrikam.com sso-sync") {
+	if !slices.Contains(f.Calls(), "StartSetup fabrikam.com sso-sync") {
 		t.Fatalf("calls = %v", f.Calls())
 	}
 }
@@ -120,8 +120,8 @@ func TestSignInShowsCodeCountdownAndCopies(t *testing.T) {
 	now = testNow.Add(16 * time.Minute)
 	d.contains("The code has expired", "r new code")
 	d.press("r")
-	if n := countCalls(f.Calls(), "StartSignIn"); n != 2 {
-		t.Fatalf("StartSignIn called %d times, want a new code", n)
+	if n := countCalls(f.Calls(), "StartSetup"); n != 2 {
+		t.Fatalf("StartSetup called %d times, want a new code", n)
 	}
 
 	d.press("esc")

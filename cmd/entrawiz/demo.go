@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"time"
@@ -37,7 +36,7 @@ A little latency and replication delay are injected so the waits are visible.`,
 		Example: "  entrawiz demo\n  entrawiz demo --approve-after 30s --replication-delay 5s",
 		Args:    usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return demoRun(cmd.Context(), f, opts)
+			return demoRun(cmd, f, opts)
 		},
 	}
 	fl := cmd.Flags()
@@ -52,7 +51,7 @@ A little latency and replication delay are injected so the waits are visible.`,
 
 // demoRun runs the wizard on a simulated tenant inside this process, with a
 // throwaway config directory and an in-memory keyring.
-func demoRun(ctx context.Context, f *factory, opts *demoOptions) error {
+func demoRun(cmd *cobra.Command, f *factory, opts *demoOptions) error {
 	files, err := loadProfileFiles(opts.Profiles)
 	if err != nil {
 		return err
@@ -76,6 +75,10 @@ func demoRun(ctx context.Context, f *factory, opts *demoOptions) error {
 	demo.Global = &g
 	keyring := store.NewMemKeyring()
 	demo.Secrets = func() store.Secrets { return keyring }
-	backend := newWizardBackend(&demo, info.TenantDomain, true, files)
-	return ui.Run(ctx, backend, ui.Options{In: f.In, Out: f.ErrOut, NoColor: g.NoColor, Accessible: g.Accessible})
+	a, err := demo.app(cmd)
+	if err != nil {
+		return err
+	}
+	backend := &ui.AppBackend{App: a, ProfileFiles: files, FixedTenant: info.TenantDomain, IsSimulated: true}
+	return ui.Run(cmd.Context(), backend, ui.Options{In: f.In, Out: rawWriter(f.ErrOut), NoColor: g.NoColor, Accessible: g.Accessible})
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/entrawiz/entrawiz/app"
 	"github.com/entrawiz/entrawiz/graphapi"
 	"github.com/entrawiz/entrawiz/steps"
 )
@@ -37,8 +38,15 @@ type usageError struct{ err error }
 func (e usageError) Error() string { return e.err.Error() }
 func (e usageError) Unwrap() error { return e.err }
 
-// errorReported is a failure already written out (in --json output); it
-// sets the exit code without being printed again.
+// declined is the admin answering no to a confirmation: nothing was done,
+// and the exit code is that of an interruption.
+type declined struct{ what string }
+
+func (d declined) Error() string        { return d.what }
+func (d declined) Is(target error) bool { return target == context.Canceled }
+
+// errorReported is a failure already written in --json output on stdout;
+// it is not written there again, and is still said on stderr.
 type errorReported struct{ err error }
 
 func (e errorReported) Error() string { return e.err.Error() }
@@ -47,12 +55,13 @@ func (e errorReported) Unwrap() error { return e.err }
 // exitCode maps an error to the process exit code.
 func exitCode(err error) int {
 	var ue usageError
+	var ie *app.InputError
 	switch {
 	case err == nil:
 		return exitOK
 	case errors.Is(err, context.Canceled):
 		return exitInterrupted
-	case errors.As(err, &ue):
+	case errors.As(err, &ue), errors.As(err, &ie):
 		return exitUsage
 	}
 	var se *steps.SafetyError
@@ -72,16 +81,32 @@ func exitCode(err error) int {
 }
 
 // printError writes an error for the admin: what failed, then what to do.
+// An interruption is said as such, not as "context canceled".
 func printError(w io.Writer, err error) {
-	var er errorReported
-	if errors.As(err, &er) {
+	w = newPrintableWriter(w)
+	var d declined
+	if errors.As(err, &d) {
+		fmt.Fprintln(w, "entrawiz:", d.what)
+		return
+	}
+	if errors.Is(err, context.Canceled) {
+		fmt.Fprintln(w, "entrawiz: interrupted; run it again to continue where it stopped")
 		return
 	}
 	fmt.Fprintln(w, "entrawiz:", err)
-	var ge *graphapi.Error
-	if errors.As(err, &ge) && ge.Remedy != "" {
-		fmt.Fprintln(w, "  →", ge.Remedy)
+	if info := app.Describe(err); info.Remedy != "" {
+		fmt.Fprintln(w, "  →", info.Remedy)
 	}
+}
+
+// jsonErrors gives a --json run's failure the one error shape on stdout;
+// the exit code stays the error's.
+func (f *factory) jsonErrors(jsonOut bool, err error) error {
+	var er errorReported
+	if err == nil || !jsonOut || errors.As(err, &er) {
+		return err
+	}
+	return f.writeResult(map[string]any{}, err)
 }
 
 // usageArgs makes a command's argument check a usage error (exit code 2).

@@ -1,19 +1,18 @@
 package main
 
 import (
-	"context"
-	"errors"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/entrawiz/entrawiz/app"
 	"github.com/entrawiz/entrawiz/graphapi"
 	"github.com/entrawiz/entrawiz/steps"
 	"github.com/entrawiz/entrawiz/store"
@@ -44,7 +43,7 @@ type factory struct {
 	Secrets func() store.Secrets
 	Now     func() time.Time
 	Backoff graphapi.Backoff
-	// Approve, in tests, is told the device code so it can be approved.
+	// OnDeviceCode, in tests, is told the device code so it can be approved.
 	OnDeviceCode func(code string)
 	// ShortSyncIntervals, in tests, allows sync --every below a minute.
 	ShortSyncIntervals bool
@@ -78,26 +77,16 @@ func (f *factory) addGlobalFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&g.Debug, "debug", envBool("DEBUG"), "trace every identity and Graph call (method, path, status, request-id, time) on stderr; never tokens or secrets")
 }
 
-func (f *factory) cloud() (graphapi.Cloud, error) {
-	c, err := graphapi.NewCloud(f.Global.Cloud, f.Global.LoginURL, f.Global.GraphURL, f.Global.CAFile)
-	if err != nil {
-		return c, usageError{err}
+// app makes the application layer for a command from the global flags.
+func (f *factory) app(cmd *cobra.Command) (*app.App, error) {
+	g := f.Global
+	var tracer *graphapi.Tracer
+	if g.Debug {
+		tracer = graphapi.NewTracer(f.ErrOut)
 	}
-	return c, nil
-}
-
-func (f *factory) tracer() *graphapi.Tracer {
-	if !f.Global.Debug {
-		return nil
-	}
-	return graphapi.NewTracer(f.ErrOut)
-}
-
-func (f *factory) configDir() (string, error) {
-	if f.Global.ConfigDir == "" {
-		return "", usageError{errors.New("no config directory: give --config-dir")}
-	}
-	return f.Global.ConfigDir, nil
+	return app.New(app.Options{ConfigDir: g.ConfigDir, Secrets: f.Secrets(), Cloud: g.Cloud, LoginURL: g.LoginURL,
+		GraphURL: g.GraphURL, CAFile: g.CAFile, AdminClientID: g.AdminClientID, Tracer: tracer, Now: f.Now,
+		Backoff: f.Backoff, Command: cmd.CommandPath(), OnDeviceCode: f.OnDeviceCode})
 }
 
 func (f *factory) now() time.Time {
@@ -107,193 +96,46 @@ func (f *factory) now() time.Time {
 	return time.Now()
 }
 
-// session is the admin's signed-in access to Graph.
-type session struct {
-	admin    *graphapi.Admin
-	graph    *graphapi.Client
-	identity graphapi.Identity
+// showDeviceCode prints a device code for the admin on stderr.
+func (f *factory) showDeviceCode(dc app.DeviceCode) {
+	fmt.Fprintf(f.ErrOut, "\nTo sign in, open %s and enter the code %s\n(the code expires at %s)\n\n",
+		dc.URL, dc.Code, dc.Expires.Local().Format("15:04"))
 }
 
-// newAdmin prepares the admin's sign-in with the persisted, encrypted
-// token cache.
-func (f *factory) newAdmin(tenant string, scopes []string) (*graphapi.Admin, *graphapi.PersistentCache, error) {
-	cloud, err := f.cloud()
-	if err != nil {
-		return nil, nil, err
-	}
-	dir, err := f.configDir()
-	if err != nil {
-		return nil, nil, err
-	}
-	cache := graphapi.NewPersistentCache(&store.TokenCache{Path: filepath.Join(dir, "signin-cache.bin"), Secrets: f.Secrets()})
-	admin, err := graphapi.NewAdmin(graphapi.AdminOptions{Cloud: cloud, Tenant: tenant, ClientID: f.Global.AdminClientID,
-		Scopes: scopes, Cache: cache, Tracer: f.tracer()})
-	return admin, cache, err
+// writeJSON writes v as indented JSON on stdout.
+func (f *factory) writeJSON(v any) error {
+	enc := json.NewEncoder(rawWriter(f.Out))
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
 
-// newSession wraps a signed-in admin with a Graph client.
-func (f *factory) newSession(admin *graphapi.Admin, id graphapi.Identity) (*session, error) {
-	cloud, err := f.cloud()
+// writeResult writes a --json result with the error, if any, in the one
+// shape every command uses; a failure written so is not printed again.
+func (f *factory) writeResult(v map[string]any, err error) error {
 	if err != nil {
-		return nil, err
+		v["error"] = app.Describe(err)
 	}
-	graph, err := graphapi.NewClient(graphapi.ClientOptions{Cloud: cloud, Tokens: admin, Tracer: f.tracer()})
+	if werr := f.writeJSON(v); werr != nil {
+		return werr
+	}
 	if err != nil {
-		return nil, err
+		return errorReported{err}
 	}
-	return &session{admin: admin, graph: graph, identity: id}, nil
+	return nil
 }
 
-// signIn signs the admin in: silently from the saved cache when it can,
-// else with a device code shown on stderr.
-func (f *factory) signIn(ctx context.Context, tenant string, scopes []string) (*session, error) {
-	sess, cache, err := f.signInWith(ctx, tenant, scopes, func(dc *graphapi.DeviceCodeSignIn) {
-		fmt.Fprintf(f.ErrOut, "\nTo sign in, open %s and enter the code %s\n(the code expires at %s)\n\n",
-			dc.VerificationURL, dc.UserCode, dc.ExpiresOn.Local().Format("15:04"))
-	})
-	if err != nil {
-		return nil, err
-	}
-	fmt.Fprintf(f.ErrOut, "Signed in as %s\n", sess.identity.UPN)
-	if err := cache.Err(); err != nil {
-		fmt.Fprintf(f.ErrOut, "Note: this sign-in will not be remembered: %v\n", err)
-	}
-	return sess, nil
-}
-
-// signInWith signs the admin in silently from the saved cache when it
-// can, else with a device code that show presents. The cache says whether
-// the sign-in could be remembered.
-func (f *factory) signInWith(ctx context.Context, tenant string, scopes []string, show func(*graphapi.DeviceCodeSignIn)) (*session, *graphapi.PersistentCache, error) {
-	admin, cache, err := f.newAdmin(tenant, scopes)
-	if err != nil {
-		return nil, nil, err
-	}
-	id, err := admin.SignInSilent(ctx)
-	if err != nil {
-		if !needsInteractiveSignIn(err) {
-			return nil, nil, err
-		}
-		dc, err := admin.StartDeviceCode(ctx)
+// loadProfileFiles reads the profile files named with --profile, so a bad
+// file is reported before anything starts.
+func loadProfileFiles(paths []string) ([]*steps.Profile, error) {
+	var out []*steps.Profile
+	for _, path := range paths {
+		p, err := steps.LoadProfile(path)
 		if err != nil {
-			return nil, nil, err
+			return nil, usageError{fmt.Errorf("--profile: %w", err)}
 		}
-		show(dc)
-		if f.OnDeviceCode != nil {
-			f.OnDeviceCode(dc.UserCode)
-		}
-		if id, err = dc.Wait(ctx); err != nil {
-			return nil, nil, err
-		}
+		out = append(out, p)
 	}
-	sess, err := f.newSession(admin, id)
-	return sess, cache, err
-}
-
-// needsInteractiveSignIn reports whether a failed silent sign-in should be
-// followed by a device code.
-func needsInteractiveSignIn(err error) bool {
-	return graphapi.IsKind(err, graphapi.KindSignInRequired, graphapi.KindConsentNeeded, graphapi.KindSignIn)
-}
-
-// newAppClient makes the app-only client for the steps.
-func (f *factory) newAppClient(tenant string) func(clientID, secret string) (steps.AppClient, error) {
-	return func(clientID, secret string) (steps.AppClient, error) {
-		cloud, err := f.cloud()
-		if err != nil {
-			return nil, err
-		}
-		return graphapi.NewAppSession(graphapi.AppOptions{Cloud: cloud, Tenant: tenant, ClientID: clientID, Secret: secret, Tracer: f.tracer()})
-	}
-}
-
-// loadConfig reads the config.
-func (f *factory) loadConfig() (*store.Config, string, error) {
-	dir, err := f.configDir()
-	if err != nil {
-		return nil, "", err
-	}
-	c, err := store.LoadConfig(dir)
-	return c, dir, err
-}
-
-// openConnection loads the config and picks the named connection, or the
-// only one.
-func (f *factory) openConnection(name string) (*store.Config, string, *store.Connection, error) {
-	cfg, dir, err := f.loadConfig()
-	if err != nil {
-		return nil, "", nil, err
-	}
-	conn, err := pickConnection(cfg, name)
-	if err != nil {
-		return nil, "", nil, err
-	}
-	return cfg, dir, conn, nil
-}
-
-// openDirectory opens the connection's directory database. The one
-// database an earlier version kept for all connections is taken over by
-// the connection whose groups it last synced, or by the only connection
-// that syncs.
-func openDirectory(cfg *store.Config, dir string, conn *store.Connection) (*store.DirDB, error) {
-	connDir := store.ConnectionDirectory(dir, conn.Name)
-	if _, err := os.Stat(store.DirectoryPath(connDir)); err != nil {
-		set, err := store.LegacyGroupSet(dir)
-		if err != nil {
-			return nil, err
-		}
-		syncing := 0
-		for i := range cfg.Connections {
-			if len(steps.PickedGroupIDs(&cfg.Connections[i])) > 0 {
-				syncing++
-			}
-		}
-		picked := steps.PickedGroupIDs(conn)
-		if set != "" && len(picked) > 0 && (set == steps.GroupSetKey(picked) || syncing == 1) {
-			if err := store.AdoptLegacyDirectory(dir, connDir); err != nil {
-				return nil, err
-			}
-		}
-	}
-	return store.OpenDirectory(connDir)
-}
-
-// saver returns the steps' Save: the connection is put into cfg and the
-// config written atomically to dir.
-func saver(cfg *store.Config, dir string) func(*store.Connection) error {
-	return func(c *store.Connection) error {
-		cfg.Put(*c)
-		return store.SaveConfig(dir, cfg)
-	}
-}
-
-// pickConnection returns the named connection, or the only one.
-func pickConnection(c *store.Config, name string) (*store.Connection, error) {
-	if name != "" {
-		if conn := c.Connection(name); conn != nil {
-			return conn, nil
-		}
-		return nil, usageError{fmt.Errorf("no connection %q (have: %s)", name, connectionNames(c))}
-	}
-	switch len(c.Connections) {
-	case 0:
-		return nil, errors.New("no connection is set up yet: run `entrawiz setup` first")
-	case 1:
-		return &c.Connections[0], nil
-	}
-	return nil, usageError{fmt.Errorf("several connections exist; name one with --connection (%s)", connectionNames(c))}
-}
-
-func connectionNames(c *store.Config) string {
-	var names []string
-	for _, conn := range c.Connections {
-		names = append(names, conn.Name)
-	}
-	sort.Strings(names)
-	if len(names) == 0 {
-		return "none"
-	}
-	return strings.Join(names, ", ")
+	return out, nil
 }
 
 // requireFlag is the error for an input missing in a headless run.

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/entrawiz/entrawiz/app"
 	"github.com/entrawiz/entrawiz/graphapi/sim"
 	"github.com/entrawiz/entrawiz/steps"
 	"github.com/entrawiz/entrawiz/store"
@@ -281,9 +282,8 @@ func TestFaultReplication(t *testing.T) {
 }
 
 // TestFaultKeyring: no keyring on the machine, or a locked one that never
-// answers. Setup fails with what to do, and takes the client secret it
-// could not store back out of Entra; with a working keyring the re-run
-// finishes.
+// answers. Setup fails with what to do before anything is written to the
+// tenant; with a working keyring the re-run finishes.
 func TestFaultKeyring(t *testing.T) {
 	t.Parallel()
 	noKeyringRemedy := strings.TrimSuffix((&store.NoKeyringError{Err: errors.New("x")}).Error(), " (x)")
@@ -301,18 +301,11 @@ func TestFaultKeyring(t *testing.T) {
 			c := newCLI(t, tn)
 			c.keys.use(tc.keyring)
 			msg := c.setup("directory-sync").mustFail(t, exitError)
-			mustContain(t, msg, append([]string{"store the client secret in the keyring (it was removed from Entra again)"}, tc.want...)...)
-			apps := tn.appsTagged(t, "entrawiz:directory-sync")
-			if len(apps) != 1 {
-				t.Fatalf("%d apps, want 1", len(apps))
+			mustContain(t, msg, append([]string{"nothing was changed in the tenant"}, tc.want...)...)
+			assertNoGraphWrites(t, tn.Requests())
+			if apps := tn.appsTagged(t, "entrawiz:directory-sync"); len(apps) != 0 {
+				t.Fatalf("%d apps, want none", len(apps))
 			}
-			if pws, _ := apps[0]["passwordCredentials"].([]any); len(pws) != 0 {
-				t.Errorf("the secret nobody could store is still on the app: %v", pws)
-			}
-			if len(c.keys.values()) == 0 {
-				t.Errorf("setup never tried to store the secret")
-			}
-
 			c.keys.use(store.NewMemKeyring())
 			mustFinish(t, tn, c, "directory-sync")
 		})
@@ -351,27 +344,31 @@ func TestFaultConfigUnreadable(t *testing.T) {
 }
 
 // TestFaultAppDeletedInPortal: the app registration was deleted since the
-// last run. Setup warns and makes a new one, fully set up.
+// last run. Setup never makes another while the config names one (it may
+// be replicating): after waiting for it, it stops before any write and
+// says how to start afresh; after `reset`, setup makes a new app.
 func TestFaultAppDeletedInPortal(t *testing.T) {
 	t.Parallel()
 	tn := startTenant(t, sim.Faults{})
 	c := newCLI(t, tn)
+	c.backoff.Budget = 3 * time.Second
 	_, old := c.mustSetup("sso-sync")
 	if status, body := tn.graph(t, http.MethodDelete, "/applications/"+old.App.ObjectID, nil); status != http.StatusNoContent {
 		t.Fatalf("delete the app: %d %v", status, body)
 	}
 
-	r, res := c.mustSetup("sso-sync")
-	warning := "The app registration " + old.App.DisplayName + " (" + old.App.AppID + ") was deleted since the last run; a new one will be made."
-	mustContain(t, r.stderr, warning)
-	if len(res.Warnings) != 1 || res.Warnings[0] != warning {
-		t.Errorf("warnings %q, want %q", res.Warnings, warning)
+	tn.ResetRequests()
+	msg := c.setup("sso-sync").mustFail(t, exitError)
+	mustContain(t, msg, old.App.AppID, "is not in the tenant", "entrawiz reset --connection "+old.Connection)
+	assertNoGraphWrites(t, tn.Requests())
+	if apps := tn.appsTagged(t, "entrawiz:sso-sync"); len(apps) != 0 {
+		t.Fatalf("%d apps made while the config names the deleted one", len(apps))
 	}
+
+	c.run("reset", "--yes").mustSucceed(t)
+	_, res := c.mustSetup("sso-sync")
 	if res.App.ObjectID == old.App.ObjectID || res.App.AppID == old.App.AppID {
 		t.Errorf("the new app has the deleted one's IDs: %+v", res.App)
-	}
-	if res.Secret.KeyID == old.Secret.KeyID {
-		t.Errorf("the new app kept the deleted app's secret")
 	}
 	prof, _ := steps.LoadProfile("sso-sync")
 	checkTenantMatchesProfile(t, tn, c, prof, res)
@@ -409,7 +406,7 @@ func TestFaultPermissionRemoved(t *testing.T) {
 	if tr.Result.Passed || tr.Error == nil || !strings.Contains(tr.Error["message"], "GroupMember.Read.All") || tr.Error["remedy"] == "" {
 		t.Errorf("test result %+v, error %v: want a failure naming GroupMember.Read.All, with a remedy", tr.Result, tr.Error)
 	}
-	var st struct{ Connections []connectionStatus }
+	var st struct{ Connections []app.ConnectionStatus }
 	sr := c.run("status", "--json")
 	sr.decode(t, &st)
 	if len(st.Connections) != 1 || st.Connections[0].LastTest == nil || st.Connections[0].LastTest.Passed {

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -10,7 +8,6 @@ import (
 
 	"github.com/entrawiz/entrawiz/graphapi"
 	"github.com/entrawiz/entrawiz/steps"
-	"github.com/entrawiz/entrawiz/store"
 )
 
 // The groups commands run app-only with the connection's stored secret, as
@@ -43,7 +40,7 @@ with the client secret from the OS keyring.`,
 		Example: "  entrawiz groups list --search sales\n  entrawiz groups list --json --top 50",
 		Args:    usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return groupsListRun(cmd.Context(), f, opts)
+			return f.jsonErrors(opts.JSON, groupsListRun(cmd, f, opts))
 		},
 	}
 	list.Flags().StringVar(&opts.Search, "search", "", "only groups whose display name contains these words")
@@ -55,32 +52,11 @@ with the client secret from the OS keyring.`,
 		Example: "  entrawiz groups pick 1b5e0c3f-... 9e84...",
 		Args:    usageArgs(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return groupsPickRun(cmd.Context(), f, opts, args)
+			return f.jsonErrors(opts.JSON, groupsPickRun(cmd, f, opts, args))
 		},
 	}
 	cmd.AddCommand(list, pick)
 	return cmd
-}
-
-// appGraph loads a connection and makes its app-only Graph client.
-func appGraph(f *factory, name string) (*store.Config, string, *store.Connection, *graphapi.Client, error) {
-	cfg, dir, conn, err := f.openConnection(name)
-	if err != nil {
-		return nil, "", nil, nil, err
-	}
-	secret, _, err := steps.StoredSecret(f.Secrets(), conn)
-	if err != nil {
-		return nil, "", nil, nil, fmt.Errorf("%w (run `entrawiz setup` or `entrawiz rotate`)", err)
-	}
-	cloud, err := f.cloud()
-	if err != nil {
-		return nil, "", nil, nil, err
-	}
-	sess, err := graphapi.NewAppSession(graphapi.AppOptions{Cloud: cloud, Tenant: conn.Tenant.ID, ClientID: conn.App.AppID, Secret: secret, Tracer: f.tracer()})
-	if err != nil {
-		return nil, "", nil, nil, err
-	}
-	return cfg, dir, conn, sess.Graph, nil
 }
 
 type groupLine struct {
@@ -90,15 +66,20 @@ type groupLine struct {
 	Picked      bool   `json:"picked,omitempty"`
 }
 
-func groupsListRun(ctx context.Context, f *factory, opts *groupsOptions) error {
+func groupsListRun(cmd *cobra.Command, f *factory, opts *groupsOptions) error {
 	if opts.Top < 1 || opts.Top > 999 {
 		return usageError{errors.New("--top must be between 1 and 999")}
 	}
-	_, _, conn, g, err := appGraph(f, opts.Connection)
+	a, err := f.app(cmd)
 	if err != nil {
 		return err
 	}
-	page, err := g.SearchGroups(ctx, graphapi.GroupQuery{Search: opts.Search, Top: opts.Top, NextLink: opts.Next})
+	conn, err := a.Connection(opts.Connection)
+	if err != nil {
+		return err
+	}
+	ctx := cmd.Context()
+	page, err := a.SearchGroups(ctx, conn.Name, graphapi.GroupQuery{Search: opts.Search, Top: opts.Top, NextLink: opts.Next})
 	if err != nil {
 		return err
 	}
@@ -108,14 +89,14 @@ func groupsListRun(ctx context.Context, f *factory, opts *groupsOptions) error {
 	}
 	lines := []groupLine{}
 	for _, grp := range page.Groups {
-		n, err := g.GroupUserCount(ctx, grp.ID)
+		n, err := a.GroupUsers(ctx, conn.Name, grp.ID)
 		if err != nil {
 			return err
 		}
 		lines = append(lines, groupLine{ID: grp.ID, DisplayName: grp.DisplayName, Users: n, Picked: picked[grp.ID]})
 	}
 	if opts.JSON {
-		return writeJSON(f, map[string]any{"groups": lines, "count": page.Count, "nextLink": page.NextLink})
+		return f.writeJSON(map[string]any{"groups": lines, "count": page.Count, "nextLink": page.NextLink})
 	}
 	for _, l := range lines {
 		mark := " "
@@ -130,48 +111,20 @@ func groupsListRun(ctx context.Context, f *factory, opts *groupsOptions) error {
 	return nil
 }
 
-func groupsPickRun(ctx context.Context, f *factory, opts *groupsOptions, ids []string) error {
-	conn, picked, err := pickGroups(ctx, f, opts.Connection, ids)
+func groupsPickRun(cmd *cobra.Command, f *factory, opts *groupsOptions, ids []string) error {
+	a, err := f.app(cmd)
 	if err != nil {
-		if graphapi.IsKind(err, graphapi.KindBadInput, graphapi.KindNotFound) {
-			return usageError{err}
-		}
+		return err
+	}
+	conn, picked, err := a.PickGroups(cmd.Context(), opts.Connection, ids)
+	if err != nil {
 		return err
 	}
 	if opts.JSON {
-		return writeJSON(f, map[string]any{"connection": conn.Name, "groups": picked})
+		return f.writeJSON(map[string]any{"connection": conn.Name, "groups": picked})
 	}
 	for _, p := range picked {
 		fmt.Fprintf(f.Out, "picked %s  %s\n", p.ID, p.DisplayName)
 	}
 	return nil
-}
-
-// pickGroups stores the groups picked for the named connection: the
-// headless `groups pick` and the wizard's picker both save through it.
-func pickGroups(ctx context.Context, f *factory, name string, ids []string) (*store.Connection, []steps.PickedGroup, error) {
-	cfg, dir, conn, g, err := appGraph(f, name)
-	if err != nil {
-		return nil, nil, err
-	}
-	profile, err := savedProfile(conn)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%w: %v", errNoProfile, err)
-	}
-	picked, err := steps.PickGroups(ctx, g, conn, profile, ids)
-	if err != nil {
-		return nil, nil, err
-	}
-	conn.Updated = f.now()
-	cfg.Put(*conn)
-	if err := store.SaveConfig(dir, cfg); err != nil {
-		return nil, nil, err
-	}
-	return conn, picked, nil
-}
-
-func writeJSON(f *factory, v any) error {
-	enc := json.NewEncoder(f.Out)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
 }

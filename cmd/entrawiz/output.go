@@ -5,7 +5,6 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/entrawiz/entrawiz/steps"
 )
@@ -23,11 +22,10 @@ type stepLine struct {
 // each step for the JSON result.
 type reporter struct {
 	w     io.Writer
-	json  bool
 	lines []stepLine
 }
 
-func newReporter(w io.Writer, jsonMode bool) *reporter { return &reporter{w: w, json: jsonMode} }
+func newReporter(w io.Writer) *reporter { return &reporter{w: w} }
 
 func (r *reporter) report(ev steps.Event) {
 	switch ev.Kind {
@@ -86,9 +84,4 @@ func printHandoff(w io.Writer, values []steps.HandoffValue) {
 		fmt.Fprintf(tw, "  %s\t%s\n", v.Label, val)
 	}
 	tw.Flush()
-}
-
-// daysLeft says how long until t, in days, for expiry lines.
-func daysLeft(now, t time.Time) int {
-	return int(t.Sub(now).Hours() / 24)
 }

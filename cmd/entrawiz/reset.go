@@ -1,13 +1,9 @@
 package main
 
 import (
-	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
-
-	"github.com/entrawiz/entrawiz/steps"
-	"github.com/entrawiz/entrawiz/store"
 )
 
 type resetOptions struct {
@@ -31,7 +27,7 @@ enterprise app, consents and secrets.`,
 			if !opts.Yes && !f.IsTTY {
 				return requireFlag(cmd, "yes")
 			}
-			return resetRun(cmd.Context(), f, opts)
+			return resetRun(cmd, f, opts)
 		},
 	}
 	cmd.Flags().StringVar(&opts.Connection, "connection", "", "the connection to forget (when there are several)")
@@ -40,8 +36,12 @@ enterprise app, consents and secrets.`,
 	return cmd
 }
 
-func resetRun(ctx context.Context, f *factory, opts *resetOptions) error {
-	cfg, dir, conn, err := f.openConnection(opts.Connection)
+func resetRun(cmd *cobra.Command, f *factory, opts *resetOptions) error {
+	a, err := f.app(cmd)
+	if err != nil {
+		return err
+	}
+	conn, err := a.Connection(opts.Connection)
 	if err != nil {
 		return err
 	}
@@ -50,21 +50,9 @@ func resetRun(ctx context.Context, f *factory, opts *resetOptions) error {
 		what += fmt.Sprintf(" and delete the app %s (%s) in Entra", conn.App.DisplayName, conn.App.AppID)
 	}
 	if !opts.Yes && !confirm(f, "This will "+what+". Continue?") {
-		return fmt.Errorf("nothing changed: %w", context.Canceled)
+		return declined{"nothing changed"}
 	}
-	var g steps.Graph
-	if opts.DeleteApp {
-		sess, err := f.signIn(ctx, conn.Tenant.ID, []string{"Application.ReadWrite.All", "User.Read"})
-		if err != nil {
-			return err
-		}
-		g = sess.graph
-	}
-	if err := steps.Forget(ctx, g, f.Secrets(), conn, opts.DeleteApp); err != nil {
-		return err
-	}
-	cfg.Remove(conn.Name)
-	if err := store.SaveConfig(dir, cfg); err != nil {
+	if err := a.Reset(cmd.Context(), conn.Name, opts.DeleteApp, f.showDeviceCode); err != nil {
 		return err
 	}
 	fmt.Fprintf(f.ErrOut, "Done: %s.\n", what)

@@ -60,8 +60,12 @@ connection is set up); try it safely with ` + "`entrawiz demo`" + `.
 			if err != nil {
 				return err
 			}
+			a, err := f.app(cmd)
+			if err != nil {
+				return err
+			}
 			g := f.Global
-			return ui.Run(cmd.Context(), newWizardBackend(f, "", false, files), ui.Options{In: f.In, Out: f.ErrOut, NoColor: g.NoColor, Accessible: g.Accessible})
+			return ui.Run(cmd.Context(), &ui.AppBackend{App: a, ProfileFiles: files}, ui.Options{In: f.In, Out: rawWriter(f.ErrOut), NoColor: g.NoColor, Accessible: g.Accessible})
 		},
 	}
 	root.Flags().StringArrayVar(&profileFiles, "profile", nil, "also offer this profile file (JSON or YAML) in the wizard; repeat for more")
@@ -69,9 +73,12 @@ connection is set up); try it safely with ` + "`entrawiz demo`" + `.
 		return usageError{fmt.Errorf("%w\nRun '%s --help' for usage.", err, c.CommandPath())}
 	})
 	f.addGlobalFlags(root.PersistentFlags())
+	// Text from the tenant never acts on the terminal (see printableWriter).
+	f.Out, f.ErrOut = newPrintableWriter(f.Out), newPrintableWriter(f.ErrOut)
 	root.SetOut(f.Out)
 	root.SetErr(f.ErrOut)
 	root.SetIn(f.In)
-	root.AddCommand(newSetupCmd(f, nil), newStatusCmd(f), newTestCmd(f), newRotateCmd(f), newGroupsCmd(f), newSyncCmd(f), newExportCmd(f), newResetCmd(f), newProfilesCmd(f), newDemoCmd(f), newSimCmd(ctx, nil))
+	root.AddCommand(newSetupCmd(f, nil), newStatusCmd(f), newTestCmd(f), newRotateCmd(f), newGroupsCmd(f), newSyncCmd(f),
+		newExportCmd(f), newResetCmd(f), newProfilesCmd(f), newDemoCmd(f), newSimCmd(ctx, nil))
 	return root
 }

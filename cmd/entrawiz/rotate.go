@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -11,9 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/entrawiz/entrawiz/graphapi"
+	"github.com/entrawiz/entrawiz/app"
 	"github.com/entrawiz/entrawiz/steps"
-	"github.com/entrawiz/entrawiz/store"
 )
 
 // rotateOptions are the flags of `entrawiz rotate`.
@@ -40,6 +37,9 @@ out Entra's replication), hand it to the product, and make it the active one.
 The old secret is removed only after --remove-old-after, or when you confirm the
 product has the new one with ` + "`entrawiz rotate --finish`" + `.
 
+Before anything is written, rotate checks that the OS keyring keeps a secret and
+gives it back; only one rotation, setup or reset of a connection runs at a time.
+
 A stopped run is finished by the next one. What a stopped run left behind (a
 secret made by entrawiz that no keyring holds, a keyring entry whose secret is gone
 from the app) is reported, and removed with --clean-up. Secrets made outside
@@ -52,7 +52,7 @@ Needs your admin sign-in (Application.ReadWrite.All), like setup.`,
   entrawiz rotate --clean-up`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return rotateRun(cmd.Context(), f, opts)
+			return f.jsonErrors(opts.JSON, rotateRun(cmd, f, opts))
 		},
 	}
 	fl := cmd.Flags()
@@ -68,6 +68,10 @@ Needs your admin sign-in (Application.ReadWrite.All), like setup.`,
 	return cmd
 }
 
+// maxDays bounds a duration given in days: a hundred years is more than
+// any secret lives, and far from time.Duration's limit.
+const maxDays = 36500
+
 // parseDays parses a duration that may be given in days ("30d") or as a Go
 // duration ("720h", "0s").
 func parseDays(flag, s string) (time.Duration, error) {
@@ -77,9 +81,15 @@ func parseDays(flag, s string) (time.Duration, error) {
 	if n, ok := strings.CutSuffix(s, "d"); ok {
 		var days int
 		days, err = strconv.Atoi(n)
+		if err == nil && days > maxDays {
+			return 0, usageError{fmt.Errorf("--%s: %q is more than %d days", flag, s, maxDays)}
+		}
 		d = time.Duration(days) * 24 * time.Hour
 	} else {
 		d, err = time.ParseDuration(s)
+		if err == nil && d > maxDays*24*time.Hour {
+			return 0, usageError{fmt.Errorf("--%s: %q is more than %d days", flag, s, maxDays)}
+		}
 	}
 	if err != nil || d < 0 || s == "" {
 		return 0, usageError{fmt.Errorf("--%s: %q is not a duration such as 30d, 12h or 0s", flag, s)}
@@ -92,14 +102,14 @@ type rotateOutput struct {
 	*steps.RotateResult
 	Steps   []stepLine           `json:"steps"`
 	Handoff []steps.HandoffValue `json:"handoff,omitempty"`
-	Error   map[string]string    `json:"error,omitempty"`
+	Error   *app.ErrorInfo       `json:"error,omitempty"`
 }
 
-func rotateRun(ctx context.Context, f *factory, opts *rotateOptions) error {
-	var ro steps.RotateOptions
+func rotateRun(cmd *cobra.Command, f *factory, opts *rotateOptions) error {
+	var req app.RotateRequest
 	var err error
 	if opts.IfExpiringWithin != "" {
-		if ro.IfExpiringWithin, err = parseDays("if-expiring-within", opts.IfExpiringWithin); err != nil {
+		if req.IfExpiringWithin, err = parseDays("if-expiring-within", opts.IfExpiringWithin); err != nil {
 			return err
 		}
 	}
@@ -108,35 +118,29 @@ func rotateRun(ctx context.Context, f *factory, opts *rotateOptions) error {
 		if err != nil {
 			return err
 		}
-		ro.RemoveOldAfter = &d
+		req.RemoveOldAfter = &d
 	}
 	for _, id := range opts.Remove {
 		if err := steps.ValidateGUID("--remove", id); err != nil {
 			return usageError{err}
 		}
 	}
-	ro.Finish, ro.CleanUp, ro.Remove = opts.Finish, opts.CleanUp, opts.Remove
-	cfg, dir, conn, err := f.openConnection(opts.Connection)
+	req.Finish, req.CleanUp, req.Remove = opts.Finish, opts.CleanUp, opts.Remove
+	if opts.DeliverCmd != "" {
+		req.Deliver = func(ctx context.Context, secret string) error { return deliver(ctx, opts.DeliverCmd, secret) }
+	}
+	a, err := f.app(cmd)
 	if err != nil {
 		return err
 	}
-	if conn.App.ObjectID == "" {
-		return errors.New("this connection's app was registered by hand (no object ID is known): rotate its secret in the portal and record it with `entrawiz setup --manual`")
+	rep := newReporter(f.ErrOut)
+	res, rotErr := a.Rotate(cmd.Context(), opts.Connection, req, f.showDeviceCode, rep.report)
+	if res == nil && rotErr != nil {
+		return rotErr
 	}
-	profile, err := savedProfile(conn)
-	if err != nil {
-		return fmt.Errorf("%w: %v", errNoProfile, err)
-	}
-	sess, err := f.signIn(ctx, conn.Tenant.ID, rotateScopes(profile))
-	if err != nil {
-		return err
-	}
-	rep := newReporter(f.ErrOut, opts.JSON)
-	res, rotErr := rotateConnection(ctx, f, sess, cfg, dir, conn, profile, ro, opts.DeliverCmd, rep.report)
 	out := rotateOutput{RotateResult: res, Steps: rep.lines}
 	if rotErr == nil && res.Rotated {
-		out.Handoff, err = steps.Handoff(f.Secrets(), conn, profile, sess.graph.Cloud().LoginURL, opts.RevealSecret)
-		if err != nil {
+		if out.Handoff, err = a.Handoff(res.Connection, opts.RevealSecret); err != nil {
 			return err
 		}
 		if opts.RevealSecret {
@@ -145,12 +149,10 @@ func rotateRun(ctx context.Context, f *factory, opts *rotateOptions) error {
 	}
 	if opts.JSON {
 		if rotErr != nil {
-			ge := graphapi.Classify(rotErr)
-			out.Error = map[string]string{"kind": ge.Kind.String(), "code": ge.Code, "message": rotErr.Error(), "remedy": ge.Remedy}
+			info := app.Describe(rotErr)
+			out.Error = &info
 		}
-		enc := json.NewEncoder(f.Out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(out); err != nil {
+		if err := f.writeJSON(out); err != nil {
 			return err
 		}
 		if rotErr != nil {
@@ -163,28 +165,6 @@ func rotateRun(ctx context.Context, f *factory, opts *rotateOptions) error {
 	}
 	printRotation(f, res, out.Handoff)
 	return nil
-}
-
-// rotateScopes are the admin's scopes for a rotation: setup's, which
-// include reading the tenant's secret lifetime policy.
-func rotateScopes(p *steps.Profile) []string {
-	return steps.AdminScopes(p)
-}
-
-// rotateConnection runs a rotation of a saved connection, saving the
-// config after every step.
-func rotateConnection(ctx context.Context, f *factory, sess *session, cfg *store.Config, dir string, conn *store.Connection,
-	profile *steps.Profile, ro steps.RotateOptions, deliverCmd string, report func(steps.Event)) (*steps.RotateResult, error) {
-	env := &steps.Env{
-		Graph: sess.graph, Secrets: f.Secrets(), NewAppClient: f.newAppClient(conn.Tenant.ID),
-		Report: report, Now: f.Now, Backoff: f.Backoff,
-		Save: saver(cfg, dir),
-	}
-	run := &steps.Run{Env: env, Profile: profile, Conn: conn}
-	if deliverCmd != "" {
-		run.Deliver = func(ctx context.Context, secret string) error { return deliver(ctx, deliverCmd, secret) }
-	}
-	return steps.RotateSecret(ctx, run, ro)
 }
 
 func printRotation(f *factory, res *steps.RotateResult, handoff []steps.HandoffValue) {

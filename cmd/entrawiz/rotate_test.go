@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/entrawiz/entrawiz/app"
 	"github.com/entrawiz/entrawiz/graphapi/sim"
 	"github.com/entrawiz/entrawiz/steps"
 	"github.com/entrawiz/entrawiz/store"
@@ -182,7 +183,7 @@ func TestRotateExpiredSecret(t *testing.T) {
 		t.Fatalf("want the old secret retiring until --finish: %+v", out.Retiring)
 	}
 	var st struct {
-		Connections []connectionStatus `json:"connections"`
+		Connections []app.ConnectionStatus `json:"connections"`
 	}
 	sr := c.run("status", "--json")
 	sr.mustSucceed(t)
@@ -360,7 +361,10 @@ type failingSet struct {
 
 func (k failingSet) Get(name string) (string, error) { return k.inner.Get(name) }
 func (k failingSet) Delete(name string) error        { return k.inner.Delete(name) }
-func (k failingSet) Set(name, _ string) error {
+func (k failingSet) Set(name, value string) error {
+	if strings.HasPrefix(name, "write-check/") {
+		return k.inner.Set(name, value) // it locks after entrawiz checked it
+	}
 	if k.before != nil {
 		k.before()
 	}
@@ -495,7 +499,7 @@ func TestWizardRotateRestoresExpired(t *testing.T) {
 		ConfigDir: c.dir, AdminClientID: sim.GraphCLIToolsID}, In: strings.NewReader(""), Out: &bytes.Buffer{}, ErrOut: errOut,
 		Secrets: func() store.Secrets { return c.keys }, Now: time.Now, Backoff: c.backoff, OnDeviceCode: c.onDeviceCode}
 	var events []steps.Event
-	res, err := newWizardBackend(f, "", false, nil).Rotate(context.Background(), c.conn().Name, func(ev steps.Event) { events = append(events, ev) })
+	res, err := wizardBackend(t, f).Rotate(context.Background(), c.conn().Name, func(ev steps.Event) { events = append(events, ev) })
 	if err != nil {
 		t.Fatalf("dashboard rotate: %v", err)
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -13,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/entrawiz/entrawiz/app"
 	"github.com/entrawiz/entrawiz/steps"
 	"github.com/entrawiz/entrawiz/store"
 )
@@ -44,14 +44,18 @@ register the app and its enterprise app, grant admin consent, create the client
 secret straight into the OS keyring, set assignment and create the group the
 profile asks for, and test the connection as the app will use it.
 
+Before anything is written to the tenant, setup checks that the OS keyring keeps
+a secret and gives it back and that the config directory is writable.
+
 Every step checks first whether it is already done, so running setup again
 changes nothing that is already right, and finishes what a stopped run left.
+Only one setup of a connection runs at a time; another is refused at once.
 
 The values the product asks for are printed at the end; the client secret is
 shown only with --reveal-secret, or piped to a command with --deliver-cmd.`,
 		Example: `  entrawiz setup --profile directory-sync --tenant contoso.onmicrosoft.com
   entrawiz setup --profile ./print-server.json --tenant 72f988bf-86f1-41af-91ab-2d7cd011db47 --yes --json
-  entrawiz setup --profile sso --tenant contoso.com --redirect-uri https://app.example.com/cb \
+  entrawiz setup --profile sso --tenant contoso.com --redirect-uri https://app.contoso.com/cb \
       --deliver-cmd 'vendorctl set-secret --stdin'`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -77,7 +81,7 @@ shown only with --reveal-secret, or piped to a command with --deliver-cmd.`,
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
-			return setupRun(cmd.Context(), f, opts)
+			return f.jsonErrors(opts.JSON, setupRun(cmd, f, opts))
 		},
 	}
 	fl := cmd.Flags()
@@ -102,12 +106,14 @@ type setupResult struct {
 	App        store.App            `json:"app"`
 	Plan       []steps.PlanItem     `json:"plan"`
 	Warnings   []string             `json:"warnings,omitempty"`
+	Duplicates []store.App          `json:"duplicates,omitempty"`
 	Steps      []stepLine           `json:"steps"`
 	Handoff    []steps.HandoffValue `json:"handoff"`
 	Secret     *store.Secret        `json:"secret,omitempty"`
 }
 
-func setupRun(ctx context.Context, f *factory, opts *setupOptions) error {
+func setupRun(cmd *cobra.Command, f *factory, opts *setupOptions) error {
+	ctx := cmd.Context()
 	profile, err := steps.LoadProfile(opts.Profile)
 	if err != nil {
 		return usageError{err}
@@ -118,60 +124,48 @@ func setupRun(ctx context.Context, f *factory, opts *setupOptions) error {
 	if len(opts.RedirectURIs) > 0 {
 		profile.RedirectURIs.Web = opts.RedirectURIs
 	}
-	if err := profile.Validate(); err != nil {
-		return usageError{err}
-	}
-	cfg, dir, err := f.loadConfig()
+	a, err := f.app(cmd)
 	if err != nil {
 		return err
 	}
+	rep := newReporter(f.ErrOut)
 	if opts.Manual {
-		return manualRun(ctx, f, opts, profile, cfg, dir)
+		return manualRun(ctx, f, a, opts, profile, rep)
 	}
-	sess, err := f.signIn(ctx, opts.Tenant, steps.AdminScopes(profile))
+	s, err := a.NewSetup(profile, opts.Tenant)
 	if err != nil {
 		return err
 	}
-	secrets := f.Secrets()
-	conn := findConnection(cfg, sess.identity.TenantID, profile.Name)
-	rep := newReporter(f.ErrOut, opts.JSON)
-	env := &steps.Env{
-		Graph: sess.graph, Secrets: secrets, NewAppClient: f.newAppClient(sess.identity.TenantID),
-		Report: rep.report, Now: f.Now, Backoff: f.Backoff,
-		Save: saver(cfg, dir),
+	if opts.DeliverCmd != "" {
+		s.Deliver = func(ctx context.Context, secret string) error { return deliver(ctx, opts.DeliverCmd, secret) }
+	}
+	if err := s.SignIn(ctx, f.showDeviceCode); err != nil {
+		return err
+	}
+	fmt.Fprintf(f.ErrOut, "Signed in as %s\n", s.UPN())
+	if note := s.SignInNote(); note != "" {
+		fmt.Fprintln(f.ErrOut, "Note:", note)
 	}
 	fmt.Fprintln(f.ErrOut, "Reading the tenant…")
-	plan, err := steps.Preflight(ctx, env, profile, conn, sess.identity.UPN)
+	plan, err := s.Preflight(ctx)
 	if err != nil {
 		return err
 	}
-	if conn.Name == "" {
-		conn.Name = plan.Tenant.InitialDomain + "/" + profile.Name
-		conn.Created = f.now()
-	}
-	conn.Profile, conn.Tenant = profile.Name, plan.Tenant
-	conn.Cloud, conn.LoginURL, conn.GraphURL = f.Global.Cloud, f.Global.LoginURL, f.Global.GraphURL
 	printPlan(f.ErrOut, plan)
 	if plan.Blocker != nil {
-		// This account cannot do the procedure: forget its sign-in, so the
-		// next run asks for one that can instead of reusing it.
-		if err := sess.admin.SignOut(ctx); err == nil {
-			fmt.Fprintf(f.ErrOut, "Signed out %s: the next run asks for a sign-in again.\n", sess.identity.UPN)
+		if s.Blocked(ctx) {
+			fmt.Fprintf(f.ErrOut, "Signed out %s: the next run asks for a sign-in again.\n", s.UPN())
 		}
 		return plan.Blocker
 	}
 	if !opts.Yes && !confirm(f, "Go ahead?") {
-		return fmt.Errorf("stopped before changing anything: %w", context.Canceled)
+		return declined{"stopped before changing anything"}
 	}
-	run := &steps.Run{Env: env, Profile: profile, Conn: conn, Plan: plan}
-	run.SetState("profile", profile)
-	if opts.DeliverCmd != "" {
-		run.Deliver = func(ctx context.Context, secret string) error { return deliver(ctx, opts.DeliverCmd, secret) }
-	}
-	if err := run.Execute(ctx, steps.Procedure()); err != nil {
+	if err := s.Execute(ctx, rep.report); err != nil {
 		return err
 	}
-	handoff, err := steps.Handoff(secrets, conn, profile, sess.graph.Cloud().LoginURL, opts.RevealSecret)
+	conn := s.Connection()
+	handoff, err := a.Handoff(conn.Name, opts.RevealSecret)
 	if err != nil {
 		return err
 	}
@@ -180,35 +174,19 @@ func setupRun(ctx context.Context, f *factory, opts *setupOptions) error {
 	}
 	if opts.JSON {
 		res := setupResult{Connection: conn.Name, Tenant: conn.Tenant, App: conn.App, Plan: plan.Items, Warnings: plan.Warnings,
-			Steps: rep.lines, Handoff: handoff}
-		if s := steps.ActiveSecret(conn); s != nil {
-			c := *s
-			res.Secret = &c
+			Steps: rep.lines, Handoff: handoff, Secret: steps.ActiveSecret(conn)}
+		for _, d := range plan.Duplicates {
+			res.Duplicates = append(res.Duplicates, store.App{ObjectID: d.ObjectID, AppID: d.AppID, DisplayName: d.DisplayName})
 		}
-		enc := json.NewEncoder(f.Out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(res)
+		return f.writeJSON(res)
 	}
 	fmt.Fprintf(f.Out, "\nConnection %s is set up. Give the product these values:\n\n", conn.Name)
 	printHandoff(f.Out, handoff)
-	if s := steps.ActiveSecret(conn); s != nil && !s.End.IsZero() {
+	if sec := steps.ActiveSecret(conn); sec != nil && !sec.End.IsZero() {
 		fmt.Fprintf(f.Out, "\nThe client secret ends %s (%d days): `entrawiz rotate` replaces it without an outage.\n",
-			s.End.Format("2006-01-02"), steps.DaysLeft(f.now(), s.End))
+			sec.End.Format("2006-01-02"), steps.DaysLeft(f.now(), sec.End))
 	}
 	return nil
-}
-
-// findConnection returns the saved connection for this tenant and profile,
-// or a new one (with no name yet).
-func findConnection(cfg *store.Config, tenantID, profile string) *store.Connection {
-	for i := range cfg.Connections {
-		c := &cfg.Connections[i]
-		if strings.EqualFold(c.Tenant.ID, tenantID) && c.Profile == profile {
-			cp := *c
-			return &cp
-		}
-	}
-	return &store.Connection{}
 }
 
 func confirm(f *factory, question string) bool {
@@ -235,34 +213,20 @@ func deliver(ctx context.Context, command, secret string) error {
 }
 
 // manualRun records a connection to an app registered by hand and tests it.
-func manualRun(ctx context.Context, f *factory, opts *setupOptions, profile *steps.Profile, cfg *store.Config, dir string) error {
+func manualRun(ctx context.Context, f *factory, a *app.App, opts *setupOptions, profile *steps.Profile, rep *reporter) error {
+	if err := steps.ValidateGUID("--client-id", opts.ClientID); err != nil {
+		return usageError{err}
+	}
 	secret, err := readSecret(f, opts.SecretStdin)
 	if err != nil {
 		return err
 	}
-	if err := steps.ValidateSecretValue(secret); err != nil {
-		return usageError{err}
-	}
-	if err := steps.ValidateGUID("--client-id", opts.ClientID); err != nil {
-		return usageError{err}
-	}
-	conn := &store.Connection{Name: opts.Tenant + "/" + profile.Name, Created: f.now(), Tenant: store.Tenant{}}
-	if old := cfg.Connection(conn.Name); old != nil {
-		cp := *old
-		conn = &cp
-	}
-	conn.Cloud, conn.LoginURL, conn.GraphURL = f.Global.Cloud, f.Global.LoginURL, f.Global.GraphURL
-	rep := newReporter(f.ErrOut, opts.JSON)
-	env := &steps.Env{Secrets: f.Secrets(), NewAppClient: f.newAppClient(opts.Tenant), Report: rep.report, Now: f.Now, Backoff: f.Backoff,
-		Save: saver(cfg, dir)}
-	res, err := steps.ManualConnection(ctx, env, profile, conn, opts.ClientID, secret)
+	conn, res, err := a.Manual(ctx, opts.Tenant, profile, opts.ClientID, secret, rep.report)
 	if err != nil {
 		return err
 	}
 	if opts.JSON {
-		enc := json.NewEncoder(f.Out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(map[string]any{"connection": conn.Name, "tenant": conn.Tenant, "app": conn.App, "test": res})
+		return f.writeJSON(map[string]any{"connection": conn.Name, "tenant": conn.Tenant, "app": conn.App, "test": res})
 	}
 	fmt.Fprintf(f.Out, "Connection %s recorded: %s\n", conn.Name, res.Summary())
 	return nil

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/entrawiz/entrawiz/app"
 	"github.com/entrawiz/entrawiz/graphapi/sim"
 	"github.com/entrawiz/entrawiz/steps"
 	"github.com/entrawiz/entrawiz/store"
@@ -438,7 +439,7 @@ func TestStatusTestResetProfiles(t *testing.T) {
 	if n := len(tn.Requests()); n != 0 {
 		t.Errorf("status made %d requests, want none", n)
 	}
-	var st struct{ Connections []connectionStatus }
+	var st struct{ Connections []app.ConnectionStatus }
 	r.decode(t, &st)
 	if len(st.Connections) != 1 {
 		t.Fatalf("status: %d connections, want 1", len(st.Connections))

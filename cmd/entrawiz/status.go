@@ -1,16 +1,9 @@
 package main
 
 import (
-	"context"
-	"encoding/json"
 	"fmt"
-	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
-
-	"github.com/entrawiz/entrawiz/steps"
-	"github.com/entrawiz/entrawiz/store"
 )
 
 type statusOptions struct {
@@ -29,7 +22,7 @@ days), the permissions consented, and the last connection test.`,
 		Example: "  entrawiz status\n  entrawiz status --json",
 		Args:    usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return statusRun(cmd.Context(), f, opts)
+			return f.jsonErrors(opts.JSON, statusRun(cmd, f, opts))
 		},
 	}
 	cmd.Flags().StringVar(&opts.Connection, "connection", "", "only this connection (as named by entrawiz status)")
@@ -37,90 +30,17 @@ days), the permissions consented, and the last connection test.`,
 	return cmd
 }
 
-// connectionStatus is one connection in `status --json`.
-type connectionStatus struct {
-	Name     string             `json:"name"`
-	Profile  string             `json:"profile"`
-	Tenant   store.Tenant       `json:"tenant"`
-	App      store.App          `json:"app"`
-	Enabled  bool               `json:"enabled"`
-	Secret   *secretStatus      `json:"secret,omitempty"`
-	LastTest *steps.TestResult  `json:"lastTest,omitempty"`
-	LastSync *steps.SyncSummary `json:"lastSync,omitempty"`
-	Warnings []string           `json:"warnings,omitempty"`
-	// Credentials are all the app's client secrets, entrawiz-made or not,
-	// as the last rotation read them and as entrawiz stored them since.
-	Credentials []steps.Credential `json:"credentials,omitempty"`
-}
-
-type secretStatus struct {
-	KeyID    string    `json:"keyId"`
-	Hint     string    `json:"hint"`
-	Expires  time.Time `json:"expires"`
-	DaysLeft int       `json:"daysLeft"`
-	State    string    `json:"state"` // ok, expiring (inside 30 days), expired
-}
-
-func describeConnection(c *store.Connection, now time.Time) connectionStatus {
-	st := connectionStatus{Name: c.Name, Profile: c.Profile, Tenant: c.Tenant, App: c.App, Enabled: c.Enabled, LastTest: steps.LastTest(c),
-		LastSync: steps.LastSync(c)}
-	if s := steps.ActiveSecret(c); s != nil {
-		ss := &secretStatus{KeyID: s.KeyID, Hint: s.Hint, Expires: s.End, DaysLeft: daysLeft(now, s.End), State: "ok"}
-		switch {
-		case s.End.IsZero():
-			ss.State, ss.DaysLeft = "unknown", 0
-			st.Warnings = append(st.Warnings, "the client secret was entered by hand: its expiry is not known")
-		case !s.End.After(now):
-			ss.State = "expired"
-			st.Warnings = append(st.Warnings, "the client secret has expired: the product can no longer sign in")
-		case s.End.Sub(now) < 30*24*time.Hour:
-			ss.State = "expiring"
-			st.Warnings = append(st.Warnings, fmt.Sprintf("the client secret expires in %d days", ss.DaysLeft))
-		}
-		st.Secret = ss
-	} else if c.Profile != "" {
-		st.Warnings = append(st.Warnings, "no client secret is stored")
-	}
-	st.Credentials = connectionCredentials(c, now)
-	for _, cr := range st.Credentials {
-		if cr.Status == "" || cr.Status == steps.SecretActive {
-			continue
-		}
-		if cr.Status == steps.SecretNext {
-			st.Warnings = append(st.Warnings, "a rotation stopped before its new secret "+cr.Hint+"… was active: run `entrawiz rotate` to finish it")
-		}
-	}
-	if st.LastTest != nil && !st.LastTest.Passed {
-		st.Warnings = append(st.Warnings, "the last connection test failed")
-	}
-	return st
-}
-
-func statusRun(ctx context.Context, f *factory, opts *statusOptions) error {
-	cfg, _, err := f.loadConfig()
+func statusRun(cmd *cobra.Command, f *factory, opts *statusOptions) error {
+	a, err := f.app(cmd)
 	if err != nil {
 		return err
 	}
-	conns := cfg.Connections
-	if opts.Connection != "" {
-		c, err := pickConnection(cfg, opts.Connection)
-		if err != nil {
-			return err
-		}
-		conns = []store.Connection{*c}
-	}
-	now := f.now()
-	var out []connectionStatus
-	for i := range conns {
-		out = append(out, describeConnection(&conns[i], now))
+	out, err := a.Status(opts.Connection)
+	if err != nil {
+		return err
 	}
 	if opts.JSON {
-		if out == nil {
-			out = []connectionStatus{}
-		}
-		enc := json.NewEncoder(f.Out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(map[string]any{"connections": out})
+		return f.writeJSON(map[string]any{"connections": out})
 	}
 	if len(out) == 0 {
 		fmt.Fprintln(f.Out, "No connection is set up yet. Run `entrawiz setup --help` to start.")
@@ -165,33 +85,4 @@ func statusRun(ctx context.Context, f *factory, opts *statusOptions) error {
 		}
 	}
 	return nil
-}
-
-// connectionCredentials merges the app's client secrets as last read with
-// the secrets entrawiz stored since, with expiry counted from now.
-func connectionCredentials(c *store.Connection, now time.Time) []steps.Credential {
-	out := steps.Credentials(c)
-	seen := map[string]bool{}
-	for i := range out {
-		seen[strings.ToLower(out[i].KeyID)] = true
-		out[i].Status, out[i].RemoveAfter = "", time.Time{}
-		for _, s := range c.Secrets {
-			if strings.EqualFold(s.KeyID, out[i].KeyID) {
-				out[i].MadeBy, out[i].Status, out[i].RemoveAfter = "entrawiz", s.Status, s.RemoveAfter
-				if !s.End.IsZero() {
-					out[i].End = s.End
-				}
-			}
-		}
-	}
-	for _, s := range c.Secrets {
-		if !seen[strings.ToLower(s.KeyID)] {
-			out = append(out, steps.Credential{KeyID: s.KeyID, DisplayName: s.DisplayName, Hint: s.Hint, Start: s.Start, End: s.End,
-				MadeBy: "entrawiz", Status: s.Status, RemoveAfter: s.RemoveAfter})
-		}
-	}
-	for i := range out {
-		out[i].DaysLeft, out[i].State = steps.DaysLeft(now, out[i].End), steps.ExpiryState(now, out[i].End)
-	}
-	return out
 }

@@ -3,16 +3,14 @@ package main
 import (
 	"cmp"
 	"context"
-	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/entrawiz/entrawiz/app"
 	"github.com/entrawiz/entrawiz/steps"
 	"github.com/entrawiz/entrawiz/store"
 )
@@ -39,11 +37,14 @@ in Entra, disabled (or deleted after the profile's delay). The first run reads t
 in full; later runs read only the changes (delta queries).
 
 A run that would disable more than 500 users or 20 % of them changes nothing and exits 4
-with the list, unless --allow-mass-disable. --dry-run shows what a run would do.`,
+with the list, unless --allow-mass-disable. --dry-run shows what a run would do.
+
+One sync of a connection runs at a time (a preview too): another is refused at once,
+naming the process that runs. A run that was stopped is resumed by the next one.`,
 		Example: "  entrawiz sync --dry-run\n  entrawiz sync --json\n  entrawiz sync --every 5m",
 		Args:    usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return syncRun(cmd.Context(), f, opts)
+			return f.jsonErrors(opts.JSON, syncRun(cmd, f, opts))
 		},
 	}
 	fl := cmd.Flags()
@@ -56,13 +57,18 @@ with the list, unless --allow-mass-disable. --dry-run shows what a run would do.
 	return cmd
 }
 
-func syncRun(ctx context.Context, f *factory, opts *syncOptions) error {
-	if opts.Every != 0 && opts.Every < time.Minute && !f.allowShortIntervals() {
+func syncRun(cmd *cobra.Command, f *factory, opts *syncOptions) error {
+	if opts.Every != 0 && opts.Every < time.Minute && !f.ShortSyncIntervals {
 		return usageError{errors.New("--every must be at least 1m")}
 	}
+	a, err := f.app(cmd)
+	if err != nil {
+		return err
+	}
+	ctx := cmd.Context()
 	failures := 0
 	for {
-		err := syncOnce(ctx, f, opts)
+		err := syncOnce(ctx, f, a, opts)
 		var se *steps.SafetyError
 		if opts.Every == 0 || errors.As(err, &se) {
 			return err
@@ -91,46 +97,7 @@ func syncRun(ctx context.Context, f *factory, opts *syncOptions) error {
 	}
 }
 
-// allowShortIntervals lets tests loop quickly.
-func (f *factory) allowShortIntervals() bool { return f.ShortSyncIntervals }
-
-// syncConnection runs one sync of the named connection and records it on
-// the connection: the headless `sync` and the wizard's sync screen both
-// run through it. A nil conn means nothing ran.
-func syncConnection(ctx context.Context, f *factory, name string, opts *syncOptions, report func(steps.Event)) (*store.Connection, *steps.SyncResult, error) {
-	cfg, dir, conn, g, err := appGraph(f, name)
-	if err != nil {
-		return nil, nil, err
-	}
-	profile, err := savedProfile(conn)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%w: %v", errNoProfile, err)
-	}
-	groups := steps.PickedGroupIDs(conn)
-	if len(groups) == 0 {
-		return nil, nil, usageError{errors.New("no groups are picked: run `entrawiz groups list` and `entrawiz groups pick ID...` first")}
-	}
-	db, err := openDirectory(cfg, dir, conn)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer db.Close()
-	start := f.now()
-	res, syncErr := steps.SyncUsers(ctx, steps.SyncOptions{Graph: g, DB: db, Groups: groups, Spec: profile.Sync,
-		Full: opts.Full, DryRun: opts.DryRun, AllowMassDisable: opts.AllowMassDisable, Report: report, Now: f.Now})
-	// A preview (dry run) is not a sync: the last run's summary stays.
-	if opts.DryRun {
-		return conn, res, syncErr
-	}
-	steps.RecordSync(conn, start, res, syncErr)
-	cfg.Put(*conn)
-	if err := store.SaveConfig(dir, cfg); err != nil && syncErr == nil {
-		syncErr = err
-	}
-	return conn, res, syncErr
-}
-
-func syncOnce(ctx context.Context, f *factory, opts *syncOptions) error {
+func syncOnce(ctx context.Context, f *factory, a *app.App, opts *syncOptions) error {
 	var report func(steps.Event)
 	if !opts.JSON {
 		report = func(ev steps.Event) {
@@ -139,8 +106,13 @@ func syncOnce(ctx context.Context, f *factory, opts *syncOptions) error {
 			}
 		}
 	}
-	conn, res, syncErr := syncConnection(ctx, f, opts.Connection, opts, report)
-	if conn == nil {
+	conn, res, syncErr := a.Sync(ctx, opts.Connection, app.SyncRequest{DryRun: opts.DryRun, Full: opts.Full,
+		AllowMassDisable: opts.AllowMassDisable}, report)
+	if res == nil && !isSafetyStop(syncErr) {
+		if opts.JSON && opts.Every != 0 {
+			// A schedule goes on: its failed run is one JSON line of its own.
+			return f.writeResult(map[string]any{"connection": connName(conn)}, syncErr)
+		}
 		return syncErr
 	}
 	var se *steps.SafetyError
@@ -149,16 +121,7 @@ func syncOnce(ctx context.Context, f *factory, opts *syncOptions) error {
 		if errors.As(syncErr, &se) {
 			out["result"] = map[string]any{"plan": se.Plan}
 		}
-		if syncErr != nil {
-			out["error"] = map[string]string{"message": syncErr.Error()}
-		}
-		if err := writeJSON(f, out); err != nil {
-			return err
-		}
-		if syncErr != nil {
-			return errorReported{syncErr}
-		}
-		return nil
+		return f.writeResult(out, syncErr)
 	}
 	if errors.As(syncErr, &se) {
 		printChanges(f, se.Plan, "disable")
@@ -182,6 +145,18 @@ func syncOnce(ctx context.Context, f *factory, opts *syncOptions) error {
 		fmt.Fprintf(f.ErrOut, "warning: picked group %s no longer exists in Entra; its users were taken as having left it (pick the groups again: entrawiz groups pick)\n", g)
 	}
 	return nil
+}
+
+func isSafetyStop(err error) bool {
+	var se *steps.SafetyError
+	return errors.As(err, &se)
+}
+
+func connName(c *store.Connection) string {
+	if c == nil {
+		return ""
+	}
+	return c.Name
 }
 
 func printChanges(f *factory, p *store.SyncPlan, only string) {
@@ -208,7 +183,7 @@ func newExportCmd(f *factory) *cobra.Command {
 		Example: "  entrawiz export --format csv > users.csv",
 		Args:    usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return exportRun(cmd.Context(), f, opts)
+			return exportRun(cmd, f, opts)
 		},
 	}
 	cmd.Flags().StringVar(&opts.Format, "format", "csv", "csv or json")
@@ -216,55 +191,12 @@ func newExportCmd(f *factory) *cobra.Command {
 	return cmd
 }
 
-func exportRun(ctx context.Context, f *factory, opts *exportOptions) error {
-	if opts.Format != "csv" && opts.Format != "json" {
-		return usageError{fmt.Errorf("--format must be csv or json, not %q", opts.Format)}
-	}
-	cfg, dir, conn, err := f.openConnection(opts.Connection)
+func exportRun(cmd *cobra.Command, f *factory, opts *exportOptions) error {
+	a, err := f.app(cmd)
 	if err != nil {
 		return err
 	}
-	db, err := openDirectory(cfg, dir, conn)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	if opts.Format == "json" {
-		// One user a line inside the array, written as read: never all
-		// users in memory.
-		fmt.Fprint(f.Out, "[")
-		first := true
-		err := db.EachUser(ctx, func(u store.DirUser) error {
-			b, err := json.Marshal(u)
-			if err != nil {
-				return err
-			}
-			if !first {
-				fmt.Fprint(f.Out, ",")
-			}
-			first = false
-			_, err = fmt.Fprintf(f.Out, "\n  %s", b)
-			return err
-		})
-		if err != nil {
-			return err
-		}
-		fmt.Fprintln(f.Out, "\n]")
-		return nil
-	}
-	w := csv.NewWriter(f.Out)
-	w.Write([]string{"id", "userPrincipalName", "displayName", "givenName", "surname", "mail", "jobTitle", "department", "accountEnabled", "state", "disabledAt", "updatedAt"})
-	err = db.EachUser(ctx, func(u store.DirUser) error {
-		dis := ""
-		if u.DisabledAt != nil {
-			dis = u.DisabledAt.UTC().Format(time.RFC3339)
-		}
-		return w.Write([]string{u.ID, u.UserPrincipalName, u.DisplayName, u.GivenName, u.Surname, u.Mail, u.JobTitle, u.Department,
-			strconv.FormatBool(u.AccountEnabled), u.State, dis, u.UpdatedAt.UTC().Format(time.RFC3339)})
-	})
-	if err != nil {
-		return err
-	}
-	w.Flush()
-	return w.Error()
+	// The export guards its cells itself (CSV formula and control
+	// characters), and JSON escapes its own: the raw stream is written.
+	return a.Export(cmd.Context(), opts.Connection, opts.Format, rawWriter(f.Out))
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -172,9 +171,7 @@ func TestSyncEvery(t *testing.T) {
 }
 
 // Two connections sync their own groups into their own databases: one's
-// run never disables the other's users. A database an earlier version kept
-// for all connections goes to the connection whose groups it synced, not
-// to whichever connection runs first.
+// run never disables the other's users.
 func TestSyncConnectionsKeepTheirOwnUsers(t *testing.T) {
 	tn := startTenant(t, sim.Faults{})
 	c := newCLI(t, tn)
@@ -184,14 +181,6 @@ func TestSyncConnectionsKeepTheirOwnUsers(t *testing.T) {
 	first := "contoso.onmicrosoft.com/directory-sync"
 	c.run("groups", "pick", sales, "--connection", first).mustSucceed(t)
 	c.run("sync", "--connection", first).mustSucceed(t)
-
-	// As an earlier version left it: one database beside the config.
-	connDir := store.ConnectionDirectory(c.dir, first)
-	for _, suffix := range []string{"", "-wal", "-shm"} {
-		if err := os.Rename(store.DirectoryPath(connDir)+suffix, store.DirectoryPath(c.dir)+suffix); err != nil && !os.IsNotExist(err) {
-			t.Fatal(err)
-		}
-	}
 
 	c.mustSetup("sso-sync")
 	second := "contoso.onmicrosoft.com/sso-sync"
@@ -207,10 +196,7 @@ func TestSyncConnectionsKeepTheirOwnUsers(t *testing.T) {
 	r.mustSucceed(t)
 	r.decode(t, &out)
 	if out.Result.Kind != "incremental" || out.Result.Plan.Disabled != 0 || out.Result.Plan.Created != 0 {
-		t.Fatalf("the first connection, with its earlier database: %+v", out.Result)
-	}
-	if _, err := os.Stat(store.DirectoryPath(c.dir)); !os.IsNotExist(err) {
-		t.Errorf("the earlier database is still beside the config: %v", err)
+		t.Fatalf("the first connection, after the second's sync: %+v", out.Result)
 	}
 	for conn, want := range map[string]int{first: 5, second: 8} {
 		r := c.run("export", "--format", "csv", "--connection", conn)

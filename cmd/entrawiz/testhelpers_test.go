@@ -28,9 +28,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/entrawiz/entrawiz/graphapi"
 	"github.com/entrawiz/entrawiz/graphapi/sim"
 	"github.com/entrawiz/entrawiz/store"
+	"github.com/entrawiz/entrawiz/ui"
 )
 
 // The Microsoft Graph resource and its permission IDs, as the Microsoft
@@ -716,4 +719,14 @@ func (c *cli) assertNoSecretLeaks() {
 		}
 		return nil
 	})
+}
+
+// wizardBackend is the wizard's backend over f, as the root command makes it.
+func wizardBackend(t *testing.T, f *factory) *ui.AppBackend {
+	t.Helper()
+	a, err := f.app(&cobra.Command{Use: "entrawiz"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &ui.AppBackend{App: a}
 }

@@ -25,7 +25,7 @@ func TestWizardBackendGroupsAndSync(t *testing.T) {
 	f := &factory{In: strings.NewReader(""), Out: &bytes.Buffer{}, ErrOut: &errOut,
 		Secrets: func() store.Secrets { return c.keys }, Now: time.Now, Backoff: c.backoff,
 		Global: &globalOptions{LoginURL: tn.info.LoginURL, GraphURL: tn.info.GraphURL, CAFile: tn.info.CAFile, ConfigDir: c.dir}}
-	w := newWizardBackend(f, "", false, nil)
+	w := wizardBackend(t, f)
 	ctx := context.Background()
 	conn := res.Connection
 

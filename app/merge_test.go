@@ -1,0 +1,46 @@
+package app
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/entrawiz/entrawiz/store"
+)
+
+func TestMergeConnection(t *testing.T) {
+	t0 := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	old := store.Secret{KeyID: "k-old", Status: "active", End: t0.AddDate(1, 0, 0)}
+	base := store.Connection{Name: "c", Secrets: []store.Secret{old},
+		State: map[string]json.RawMessage{"sync": json.RawMessage(`{"n":1}`), "test": json.RawMessage(`{"ok":true}`)}}
+	retiring, next := old, store.Secret{KeyID: "k-new", Status: "active", End: t0.AddDate(2, 0, 0)}
+	retiring.Status = "retiring"
+
+	// A rotation wrote while this run (a sync) ran.
+	theirs := base
+	theirs.Secrets = []store.Secret{retiring, next}
+	theirs.State = map[string]json.RawMessage{"sync": base.State["sync"], "test": base.State["test"], "credentials": json.RawMessage(`[1]`)}
+	// This run changed only the sync summary.
+	mine := *cloneConnection(&base)
+	mine.State["sync"] = json.RawMessage(`{"n":2}`)
+
+	got := mergeConnection(cloneConnection(&base), &mine, &theirs)
+	if len(got.Secrets) != 2 || got.Secrets[0].Status != "retiring" || got.Secrets[1].KeyID != "k-new" {
+		t.Fatalf("secrets %+v: the rotation's were lost", got.Secrets)
+	}
+	if string(got.State["sync"]) != `{"n":2}` || string(got.State["credentials"]) != `[1]` || string(got.State["test"]) != `{"ok":true}` {
+		t.Fatalf("state %s", got.State)
+	}
+
+	// This run removed a secret record that theirs still has, and added one.
+	mine2 := *cloneConnection(&base)
+	mine2.Secrets = []store.Secret{{KeyID: "k-mine", Status: "next"}}
+	got = mergeConnection(cloneConnection(&base), &mine2, &theirs)
+	ids := []string{}
+	for _, s := range got.Secrets {
+		ids = append(ids, s.KeyID)
+	}
+	if len(ids) != 2 || ids[0] != "k-new" || ids[1] != "k-mine" {
+		t.Fatalf("secrets %v, want k-new (theirs) and k-mine (mine), not k-old (removed here)", ids)
+	}
+}

@@ -1,0 +1,137 @@
+package app
+
+import (
+	"context"
+	"errors"
+
+	"github.com/entrawiz/entrawiz/steps"
+	"github.com/entrawiz/entrawiz/store"
+)
+
+// open reads a connection and its profile, with the save that merges this
+// run's changes into it.
+func (a *App) open(name string) (*store.Connection, *steps.Profile, func(*store.Connection) error, error) {
+	conn, err := a.Connection(name)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	p, err := profileOf(conn)
+	if err != nil {
+		return conn, nil, nil, err
+	}
+	return conn, p, a.saver(conn), nil
+}
+
+// Test runs the connection test of a saved connection as the product uses
+// it (app-only, with the stored secret) and records the result, passed or
+// not. Nothing is written to the tenant.
+func (a *App) Test(ctx context.Context, name string, report func(steps.Event)) (*store.Connection, *steps.TestResult, error) {
+	conn, p, save, err := a.open(name)
+	if err != nil {
+		return conn, nil, err
+	}
+	run := &steps.Run{Env: a.env(nil, conn.Tenant.ID, report, save), Profile: p, Conn: conn}
+	var res *steps.TestResult
+	var testErr error
+	if s := steps.ActiveSecret(conn); s != nil && steps.ExpiryState(a.now(), s.End) == "expired" {
+		// Known expired: no sign-in attempt needed to say so.
+		testErr = steps.SecretExpiredError(s)
+	} else {
+		res, testErr = steps.Verify(ctx, run, p.ApplicationPermissions)
+	}
+	if res == nil {
+		res = &steps.TestResult{At: a.now(), AppID: conn.App.AppID}
+	}
+	if testErr != nil {
+		run.SetState("test", res)
+	}
+	if err := save(conn); err != nil && testErr == nil {
+		testErr = err
+	}
+	return conn, res, testErr
+}
+
+// RotateRequest is what a rotation does besides adding a secret.
+type RotateRequest struct {
+	steps.RotateOptions
+	// Deliver, when set, hands the new secret to the product before it is
+	// made the active one.
+	Deliver func(ctx context.Context, secret string) error
+}
+
+// ErrManualApp means the connection's app was registered by hand, so
+// entrawiz cannot change its secrets.
+var ErrManualApp = errors.New("this connection's app was registered by hand (no object ID is known): rotate its secret in the portal and record it with `entrawiz setup --manual`")
+
+// Rotate replaces a connection's client secret by overlap. The admin signs
+// in (a device code goes to show); the secret store is checked before
+// anything is written; only one rotation, setup or reset of the connection
+// runs at a time.
+func (a *App) Rotate(ctx context.Context, name string, req RotateRequest, show func(DeviceCode), report func(steps.Event)) (*steps.RotateResult, error) {
+	conn, p, save, err := a.open(name)
+	if err != nil {
+		return nil, err
+	}
+	if conn.App.ObjectID == "" {
+		return nil, ErrManualApp
+	}
+	if err := a.checkLocal(true); err != nil {
+		return nil, err
+	}
+	lock, err := a.lockConnection(conn.Tenant.ID, conn.Profile, conn.Name)
+	if err != nil {
+		return nil, err
+	}
+	defer lock.Release()
+	// Read again under the lock: a rotation that ended while this one
+	// waited to start has changed the secrets.
+	if conn, p, save, err = a.open(conn.Name); err != nil {
+		return nil, err
+	}
+	sess, err := a.signIn(ctx, conn.Tenant.ID, steps.AdminScopes(p), show)
+	if err != nil {
+		return nil, err
+	}
+	run := &steps.Run{Env: a.env(sess.graph, conn.Tenant.ID, report, save), Profile: p, Conn: conn, Deliver: req.Deliver}
+	return steps.RotateSecret(ctx, run, req.RotateOptions)
+}
+
+// Handoff returns the values the product asks for; the secret's value only
+// with reveal.
+func (a *App) Handoff(name string, reveal bool) ([]steps.HandoffValue, error) {
+	conn, p, _, err := a.open(name)
+	if err != nil {
+		return nil, err
+	}
+	return steps.Handoff(a.o.Secrets, conn, p, a.cloud.LoginURL, reveal)
+}
+
+// Reset forgets a connection: its secrets leave the secret store and it
+// leaves the config. With deleteApp the admin signs in (a device code goes
+// to show) and the app registration is deleted in Entra first.
+func (a *App) Reset(ctx context.Context, name string, deleteApp bool, show func(DeviceCode)) error {
+	conn, err := a.Connection(name)
+	if err != nil {
+		return err
+	}
+	lock, err := a.lockConnection(conn.Tenant.ID, conn.Profile, conn.Name)
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
+	var g steps.Graph
+	if deleteApp {
+		sess, err := a.signIn(ctx, conn.Tenant.ID, []string{"Application.ReadWrite.All", "User.Read"}, show)
+		if err != nil {
+			return err
+		}
+		g = sess.graph
+	}
+	if err := steps.Forget(ctx, g, a.o.Secrets, conn, deleteApp); err != nil {
+		return err
+	}
+	return a.updateConfig(func(cfg *store.Config) error {
+		cfg.Remove(conn.Name)
+		return nil
+	})
+}

@@ -1,0 +1,203 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/entrawiz/entrawiz/steps"
+	"github.com/entrawiz/entrawiz/store"
+)
+
+// Setup is one setup of a profile in a tenant, as a session: sign in,
+// preflight (the plan), execute, hand off. The wizard holds one while the
+// admin goes through its screens; `entrawiz setup` runs one straight
+// through.
+type Setup struct {
+	a       *App
+	profile *steps.Profile
+	tenant  string
+	// Deliver, when set, hands the client secret to the product.
+	Deliver func(ctx context.Context, secret string) error
+
+	sess *session
+	plan *steps.Plan
+	conn *store.Connection
+	save func(*store.Connection) error
+}
+
+// NewSetup prepares a setup of profile p in tenant and checks, before
+// anything is asked of the tenant, that the profile is valid and that the
+// secret store and config directory work.
+func (a *App) NewSetup(p *steps.Profile, tenant string) (*Setup, error) {
+	if err := p.Validate(); err != nil {
+		return nil, &InputError{Err: err}
+	}
+	if err := steps.ValidateTenant(tenant); err != nil {
+		return nil, &InputError{Err: err}
+	}
+	if err := a.checkLocal(p.Secret != nil); err != nil {
+		return nil, err
+	}
+	return &Setup{a: a, profile: p, tenant: strings.TrimSpace(tenant)}, nil
+}
+
+// Profile is the setup's profile.
+func (s *Setup) Profile() *steps.Profile { return s.profile }
+
+// StartSignIn starts the admin's sign-in for what the profile's plan needs.
+func (s *Setup) StartSignIn(ctx context.Context) (*SignInPrompt, error) {
+	return s.a.startSignIn(ctx, s.tenant, steps.AdminScopes(s.profile), func(got *session) { s.sess = got })
+}
+
+// SignIn signs the admin in, showing a device code through show.
+func (s *Setup) SignIn(ctx context.Context, show func(DeviceCode)) error {
+	sess, err := s.a.signIn(ctx, s.tenant, steps.AdminScopes(s.profile), show)
+	if err != nil {
+		return err
+	}
+	s.sess = sess
+	return nil
+}
+
+// UPN is who signed in.
+func (s *Setup) UPN() string {
+	if s.sess == nil {
+		return ""
+	}
+	return s.sess.identity.UPN
+}
+
+// SignInNote says why the sign-in will not be remembered, or "".
+func (s *Setup) SignInNote() string { return s.sess.note() }
+
+// Preflight reads the tenant and the saved connection and plans the setup;
+// nothing is written.
+func (s *Setup) Preflight(ctx context.Context) (*steps.Plan, error) {
+	if s.sess == nil {
+		return nil, errors.New("sign in first")
+	}
+	cfg, err := store.LoadConfig(s.a.o.ConfigDir)
+	if err != nil {
+		return nil, err
+	}
+	conn := findConnection(cfg, s.sess.identity.TenantID, s.profile.Name)
+	plan, err := steps.Preflight(ctx, s.a.env(s.sess.graph, s.sess.identity.TenantID, nil, nil), s.profile, conn, s.UPN())
+	if err != nil {
+		return nil, err
+	}
+	if conn.Name == "" {
+		s.save = s.a.saver(nil)
+		conn.Name = plan.Tenant.InitialDomain + "/" + s.profile.Name
+		conn.Created = s.a.now()
+	} else {
+		s.save = s.a.saver(conn)
+	}
+	conn.Profile, conn.Tenant = s.profile.Name, plan.Tenant
+	conn.Cloud, conn.LoginURL, conn.GraphURL = s.a.o.Cloud, s.a.o.LoginURL, s.a.o.GraphURL
+	s.conn, s.plan = conn, plan
+	return plan, nil
+}
+
+// Blocked forgets the admin's sign-in when the plan says this account
+// cannot do the procedure, so the next run asks for one that can; it
+// reports whether it did.
+func (s *Setup) Blocked(ctx context.Context) bool {
+	return s.plan != nil && s.plan.Blocker != nil && s.sess.admin.SignOut(ctx) == nil
+}
+
+// Execute runs the confirmed plan, reporting each step. Only one setup,
+// rotation or reset of a connection runs at a time: another is refused at
+// once with who holds it. If another run changed the connection since the
+// plan was made, the plan is made again first, so nothing is created twice.
+func (s *Setup) Execute(ctx context.Context, report func(steps.Event)) error {
+	if s.plan == nil {
+		return errors.New("review the plan first")
+	}
+	if s.plan.Blocker != nil {
+		return s.plan.Blocker
+	}
+	lock, err := s.a.lockConnection(s.conn.Tenant.ID, s.profile.Name, s.conn.Name)
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
+	if err := s.replanIfChanged(ctx, report); err != nil {
+		return err
+	}
+	run := &steps.Run{Env: s.a.env(s.sess.graph, s.sess.identity.TenantID, report, s.save), Profile: s.profile, Conn: s.conn,
+		Plan: s.plan, Deliver: s.Deliver}
+	run.SetState("profile", s.profile)
+	return run.Execute(ctx, steps.Procedure())
+}
+
+// replanIfChanged makes the plan again when the saved connection is no
+// longer the one it was made from (another entrawiz set it up meanwhile).
+func (s *Setup) replanIfChanged(ctx context.Context, report func(steps.Event)) error {
+	cfg, err := store.LoadConfig(s.a.o.ConfigDir)
+	if err != nil {
+		return err
+	}
+	now := findConnection(cfg, s.conn.Tenant.ID, s.profile.Name)
+	if now.App == s.conn.App && sameJSON(now.Secrets, s.conn.Secrets) {
+		return nil
+	}
+	if report != nil {
+		report(steps.Event{Step: "preflight", Title: "Plan", Kind: steps.StepProgress,
+			Message: "another entrawiz changed this connection since the plan was made: planning again"})
+	}
+	_, err = s.Preflight(ctx)
+	if err == nil && s.plan.Blocker != nil {
+		return s.plan.Blocker
+	}
+	return err
+}
+
+// Plan is the plan Preflight made.
+func (s *Setup) Plan() *steps.Plan { return s.plan }
+
+// Connection is the connection the setup makes or finishes.
+func (s *Setup) Connection() *store.Connection { return s.conn }
+
+// findConnection returns a copy of the saved connection for this tenant
+// and profile, or a new one (with no name yet).
+func findConnection(cfg *store.Config, tenantID, profile string) *store.Connection {
+	for i := range cfg.Connections {
+		c := &cfg.Connections[i]
+		if strings.EqualFold(c.Tenant.ID, tenantID) && c.Profile == profile {
+			return cloneConnection(c)
+		}
+	}
+	return &store.Connection{}
+}
+
+// Manual records a connection to an app registered by hand (the IDs and the
+// secret the admin entered) and tests it; no admin sign-in is needed.
+func (a *App) Manual(ctx context.Context, tenant string, p *steps.Profile, clientID, secret string, report func(steps.Event)) (*store.Connection, *steps.TestResult, error) {
+	if err := steps.ValidateGUID("Application (client) ID", clientID); err != nil {
+		return nil, nil, &InputError{Err: err}
+	}
+	if err := steps.ValidateSecretValue(secret); err != nil {
+		return nil, nil, &InputError{Err: err}
+	}
+	if err := a.checkLocal(true); err != nil {
+		return nil, nil, err
+	}
+	name := strings.TrimSpace(tenant) + "/" + p.Name
+	lock, err := a.lockConnection("", p.Name, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer lock.Release()
+	cfg, err := store.LoadConfig(a.o.ConfigDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	conn, save := &store.Connection{Name: name, Created: a.now()}, a.saver(nil)
+	if old := cfg.Connection(name); old != nil {
+		conn, save = cloneConnection(old), a.saver(old)
+	}
+	conn.Cloud, conn.LoginURL, conn.GraphURL = a.o.Cloud, a.o.LoginURL, a.o.GraphURL
+	res, err := steps.ManualConnection(ctx, a.env(nil, tenant, report, save), p, conn, clientID, secret)
+	return conn, res, err
+}

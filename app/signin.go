@@ -1,0 +1,136 @@
+package app
+
+import (
+	"context"
+	"path/filepath"
+	"time"
+
+	"github.com/entrawiz/entrawiz/graphapi"
+	"github.com/entrawiz/entrawiz/store"
+)
+
+// DeviceCode is a device-code sign-in to show the admin.
+type DeviceCode struct {
+	Code    string
+	URL     string
+	Message string
+	Expires time.Time
+}
+
+// SignInPrompt is the first phase of the admin's sign-in. When a saved
+// sign-in works, Code is empty and Wait returns at once.
+type SignInPrompt struct {
+	DeviceCode
+	wait    func(ctx context.Context) (graphapi.Identity, error)
+	admin   *graphapi.Admin
+	signed  func(*session)
+	cache   *graphapi.PersistentCache
+	newSess func(*graphapi.Admin, graphapi.Identity) (*session, error)
+}
+
+// Wait blocks until the admin approves the device code, declines it, or it
+// expires.
+func (p *SignInPrompt) Wait(ctx context.Context) error {
+	return p.finish(p.wait(ctx))
+}
+
+// Browser signs in with the system browser instead, for when Conditional
+// Access blocks the device code.
+func (p *SignInPrompt) Browser(ctx context.Context) error {
+	return p.finish(p.admin.SignInBrowser(ctx, nil))
+}
+
+func (p *SignInPrompt) finish(id graphapi.Identity, err error) error {
+	if err != nil {
+		return err
+	}
+	s, err := p.newSess(p.admin, id)
+	if err != nil {
+		return err
+	}
+	s.cache = p.cache
+	p.signed(s)
+	return nil
+}
+
+// session is the admin's signed-in access to Graph.
+type session struct {
+	admin    *graphapi.Admin
+	graph    *graphapi.Client
+	identity graphapi.Identity
+	cache    *graphapi.PersistentCache
+}
+
+// newAdmin prepares the admin's sign-in with the saved, encrypted token
+// cache.
+func (a *App) newAdmin(tenant string, scopes []string) (*graphapi.Admin, *graphapi.PersistentCache, error) {
+	cache := graphapi.NewPersistentCache(&store.TokenCache{Path: filepath.Join(a.o.ConfigDir, "signin-cache.bin"), Secrets: a.o.Secrets})
+	admin, err := graphapi.NewAdmin(graphapi.AdminOptions{Cloud: a.cloud, Tenant: tenant, ClientID: a.o.AdminClientID,
+		Scopes: scopes, Cache: cache, Tracer: a.o.Tracer})
+	return admin, cache, err
+}
+
+func (a *App) newSession(admin *graphapi.Admin, id graphapi.Identity) (*session, error) {
+	graph, err := graphapi.NewClient(graphapi.ClientOptions{Cloud: a.cloud, Tokens: admin, Tracer: a.o.Tracer})
+	if err != nil {
+		return nil, err
+	}
+	return &session{admin: admin, graph: graph, identity: id}, nil
+}
+
+// startSignIn signs the admin in silently from the saved cache when it can,
+// else starts a device code; signed is called with the session once the
+// admin is signed in.
+func (a *App) startSignIn(ctx context.Context, tenant string, scopes []string, signed func(*session)) (*SignInPrompt, error) {
+	admin, cache, err := a.newAdmin(tenant, scopes)
+	if err != nil {
+		return nil, err
+	}
+	p := &SignInPrompt{admin: admin, signed: signed, cache: cache, newSess: a.newSession}
+	id, err := admin.SignInSilent(ctx)
+	if err == nil {
+		p.wait = func(context.Context) (graphapi.Identity, error) { return id, nil }
+		return p, nil
+	}
+	if !graphapi.IsKind(err, graphapi.KindSignInRequired, graphapi.KindConsentNeeded, graphapi.KindSignIn) {
+		return nil, err
+	}
+	dc, err := admin.StartDeviceCode(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p.DeviceCode = DeviceCode{Code: dc.UserCode, URL: dc.VerificationURL, Message: dc.Message, Expires: dc.ExpiresOn}
+	p.wait = dc.Wait
+	if a.o.OnDeviceCode != nil {
+		a.o.OnDeviceCode(dc.UserCode)
+	}
+	return p, nil
+}
+
+// signIn signs the admin in, showing a device code through show when one
+// is needed.
+func (a *App) signIn(ctx context.Context, tenant string, scopes []string, show func(DeviceCode)) (*session, error) {
+	var s *session
+	p, err := a.startSignIn(ctx, tenant, scopes, func(got *session) { s = got })
+	if err != nil {
+		return nil, err
+	}
+	if p.Code != "" && show != nil {
+		show(p.DeviceCode)
+	}
+	if err := p.Wait(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// SignInNote says why a sign-in will not be remembered, or "".
+func (s *session) note() string {
+	if s == nil || s.cache == nil {
+		return ""
+	}
+	if err := s.cache.Err(); err != nil {
+		return "this sign-in will not be remembered: " + err.Error()
+	}
+	return ""
+}

@@ -1,0 +1,194 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/entrawiz/entrawiz/graphapi"
+	"github.com/entrawiz/entrawiz/steps"
+	"github.com/entrawiz/entrawiz/store"
+)
+
+// appGraph is the connection's app-only Graph client, made once per
+// connection and App, with the client secret from the secret store.
+func (a *App) appGraph(conn *store.Connection) (*graphapi.Client, error) {
+	a.mu.Lock()
+	g := a.apps[conn.Name]
+	a.mu.Unlock()
+	if g != nil {
+		return g, nil
+	}
+	secret, _, err := steps.StoredSecret(a.o.Secrets, conn)
+	if err != nil {
+		return nil, fmt.Errorf("%w (run `entrawiz setup` or `entrawiz rotate`)", err)
+	}
+	sess, err := graphapi.NewAppSession(graphapi.AppOptions{Cloud: a.cloud, Tenant: conn.Tenant.ID, ClientID: conn.App.AppID, Secret: secret, Tracer: a.o.Tracer})
+	if err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.apps == nil {
+		a.apps = map[string]*graphapi.Client{}
+	}
+	a.apps[conn.Name] = sess.Graph
+	return sess.Graph, nil
+}
+
+// GroupCounts are a group's member counts.
+type GroupCounts struct {
+	Users  int64 // users at any depth of nesting: those a sync reads
+	Nested int   // groups nested in it, at any depth; -1 when not known
+}
+
+// SearchGroups returns one page of the connection's tenant groups, searched
+// on the server, as the app.
+func (a *App) SearchGroups(ctx context.Context, name string, q graphapi.GroupQuery) (*graphapi.GroupPage, error) {
+	conn, err := a.Connection(name)
+	if err != nil {
+		return nil, err
+	}
+	g, err := a.appGraph(conn)
+	if err != nil {
+		return nil, err
+	}
+	return g.SearchGroups(ctx, q)
+}
+
+// GroupUsers counts a group's users at any depth of nesting.
+func (a *App) GroupUsers(ctx context.Context, name, groupID string) (int64, error) {
+	conn, err := a.Connection(name)
+	if err != nil {
+		return 0, err
+	}
+	g, err := a.appGraph(conn)
+	if err != nil {
+		return 0, err
+	}
+	return g.GroupUserCount(ctx, groupID)
+}
+
+// GroupCounts counts a group's users and the groups nested in it.
+func (a *App) GroupCounts(ctx context.Context, name, groupID string) (GroupCounts, error) {
+	n, err := a.GroupUsers(ctx, name, groupID)
+	if err != nil {
+		return GroupCounts{}, err
+	}
+	counts := GroupCounts{Users: n, Nested: -1}
+	conn, _ := a.Connection(name)
+	if g, err := a.appGraph(conn); err == nil {
+		if sub, err := g.GroupSubgroups(ctx, groupID); err == nil {
+			counts.Nested = len(sub)
+		}
+	}
+	return counts, nil
+}
+
+// PickGroups replaces the connection's picked groups, within its profile's
+// limit on their number.
+func (a *App) PickGroups(ctx context.Context, name string, ids []string) (*store.Connection, []steps.PickedGroup, error) {
+	conn, p, save, err := a.open(name)
+	if err != nil {
+		return conn, nil, err
+	}
+	g, err := a.appGraph(conn)
+	if err != nil {
+		return conn, nil, err
+	}
+	picked, err := steps.PickGroups(ctx, g, conn, p, ids)
+	if err != nil {
+		if graphapi.IsKind(err, graphapi.KindBadInput, graphapi.KindNotFound) {
+			err = &InputError{Err: err}
+		}
+		return conn, nil, err
+	}
+	conn.Updated = a.now()
+	return conn, picked, save(conn)
+}
+
+// SyncRequest is how a sync runs.
+type SyncRequest struct {
+	DryRun           bool // compute the changes, write nothing
+	Full             bool
+	AllowMassDisable bool
+}
+
+// Sync runs one sync of the connection's picked groups into its directory
+// database and records it on the connection (a preview is not recorded).
+// One sync of a connection runs at a time, a preview included: another is
+// refused at once with who holds it.
+func (a *App) Sync(ctx context.Context, name string, req SyncRequest, report func(steps.Event)) (*store.Connection, *steps.SyncResult, error) {
+	conn, p, save, err := a.open(name)
+	if err != nil {
+		return conn, nil, err
+	}
+	groups := steps.PickedGroupIDs(conn)
+	if len(groups) == 0 {
+		return conn, nil, inputErrorf("no groups are picked: run `entrawiz groups list` and `entrawiz groups pick ID...` first")
+	}
+	lock, err := tryLock(a.o.ConfigDir, "sync-"+conn.Name, "a sync of "+conn.Name, a.o.Command, a.now())
+	if err != nil {
+		return conn, nil, err
+	}
+	defer lock.Release()
+	g, err := a.appGraph(conn)
+	if err != nil {
+		return conn, nil, err
+	}
+	db, err := a.openDirectory(conn)
+	if err != nil {
+		return conn, nil, err
+	}
+	defer db.Close()
+	start := a.now()
+	res, syncErr := steps.SyncUsers(ctx, steps.SyncOptions{Graph: g, DB: db, Groups: groups, Spec: p.Sync,
+		Full: req.Full, DryRun: req.DryRun, AllowMassDisable: req.AllowMassDisable, Report: report, Now: a.o.Now})
+	if req.DryRun {
+		return conn, res, syncErr
+	}
+	steps.RecordSync(conn, start, res, syncErr)
+	if err := save(conn); err != nil && syncErr == nil {
+		syncErr = err
+	}
+	return conn, res, syncErr
+}
+
+// SyncRuns returns the connection's last n sync runs, newest first.
+func (a *App) SyncRuns(ctx context.Context, name string, n int) ([]store.RunRecord, error) {
+	conn, err := a.Connection(name)
+	if err != nil {
+		return nil, err
+	}
+	db, err := a.openDirectory(conn)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	return db.Runs(ctx, n)
+}
+
+// Export writes the connection's synced users to w as "csv" or "json".
+func (a *App) Export(ctx context.Context, name, format string, w io.Writer) error {
+	if format != "csv" && format != "json" {
+		return inputErrorf("--format must be csv or json, not %q", format)
+	}
+	conn, err := a.Connection(name)
+	if err != nil {
+		return err
+	}
+	db, err := a.openDirectory(conn)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if format == "json" {
+		return store.ExportJSON(ctx, w, db)
+	}
+	return store.ExportCSV(ctx, w, db)
+}
+
+// openDirectory opens the connection's directory database.
+func (a *App) openDirectory(conn *store.Connection) (*store.DirDB, error) {
+	return store.OpenDirectory(store.ConnectionDirectory(a.o.ConfigDir, conn.Name))
+}
