@@ -56,8 +56,9 @@ type Credential struct {
 type Leftover struct {
 	KeyID string `json:"keyId"`
 	// Kind: "orphan-credential" (an entrawiz-made secret on the app that
-	// no keyring entry holds) or "stale-keyring-entry" (a stored secret
-	// whose credential is no longer on the app).
+	// no keyring entry holds), "stale-keyring-entry" (a stored secret
+	// whose credential is no longer on the app), or "recovered-secret" (a
+	// secret the keyring holds that the config had lost; recorded again).
 	Kind        string `json:"kind"`
 	DisplayName string `json:"displayName,omitempty"`
 	Removed     bool   `json:"removed"`
@@ -89,7 +90,7 @@ func RotateSecret(ctx context.Context, r *Run, opts RotateOptions) (*RotateResul
 	var app *graphapi.Application
 	inventory := Step{Name: "inventory", Title: "Read the app's client secrets", Apply: func(ctx context.Context, r *Run) (string, error) {
 		var err error
-		if app, err = r.Env.Graph.GetApplication(ctx, r.Conn.App.ObjectID); err != nil {
+		if app, err = r.readCredentials(ctx); err != nil {
 			return "", fmt.Errorf("read the app's client secrets: %w", err)
 		}
 		r.syncEnds(app)
@@ -200,7 +201,11 @@ func (r *Run) inKeyring(s *store.Secret) bool {
 }
 
 // findLeftovers lists entrawiz-made credentials no keyring entry holds and
-// keyring entries whose credential is gone from the app.
+// keyring entries whose credential is gone from the app. The keyring is
+// asked itself, not only the config: a credential the keyring holds is
+// never a leftover, even when the config lost its record (a run stopped
+// between the keyring write and the config save); it is recorded again as
+// the next secret, which the rotation then finishes.
 func (r *Run) findLeftovers(app *graphapi.Application) []Leftover {
 	var out []Leftover
 	for _, pw := range app.Passwords {
@@ -209,6 +214,16 @@ func (r *Run) findLeftovers(app *graphapi.Application) []Leftover {
 		}
 		if s := r.storedSecret(pw.KeyID); s != nil && r.inKeyring(s) {
 			continue
+		}
+		if s := r.storedSecret(pw.KeyID); s == nil {
+			held := store.Secret{KeyID: pw.KeyID, Hint: pw.Hint, DisplayName: pw.DisplayName, Start: pw.Start, End: pw.End,
+				KeyringName: KeyringName(r.Conn, pw.KeyID), Status: SecretNext}
+			if r.inKeyring(&held) {
+				r.Conn.Secrets = append(r.Conn.Secrets, held)
+				out = append(out, Leftover{KeyID: pw.KeyID, Kind: "recovered-secret", DisplayName: pw.DisplayName,
+					Detail: "kept in " + store.SecretsPlace(r.Env.Secrets) + " but missing from the config: recorded again as the next secret, never removed"})
+				continue
+			}
 		}
 		out = append(out, Leftover{KeyID: pw.KeyID, Kind: "orphan-credential", DisplayName: pw.DisplayName,
 			Detail: "made by entrawiz, but no keyring entry holds it (a stopped run made it): nothing can use it"})
@@ -221,6 +236,37 @@ func (r *Run) findLeftovers(app *graphapi.Application) []Leftover {
 			Detail: fmt.Sprintf("stored as %s, but the app has no such credential any more", orStatus(s.Status))})
 	}
 	return out
+}
+
+// readCredentials reads the app's credentials. While a secret this
+// connection stored within the replication budget is not on the app yet,
+// it reads again (a stopped rotation run again at once meets Entra still
+// replicating its new secret); once the budget is spent, what is missing
+// is missing.
+func (r *Run) readCredentials(ctx context.Context) (*graphapi.Application, error) {
+	window := r.Env.Backoff.Budget
+	if window <= 0 {
+		window = 3 * time.Minute
+	}
+	var app *graphapi.Application
+	err := r.Wait(ctx, r.Env.Backoff, func(ctx context.Context) error {
+		a, err := r.Env.Graph.GetApplication(ctx, r.Conn.App.ObjectID)
+		if err != nil {
+			return err
+		}
+		app = a
+		for _, s := range r.Conn.Secrets {
+			if !hasPassword(a, s.KeyID) && !s.Start.IsZero() && r.Env.now().Sub(s.Start) < window {
+				return &graphapi.Error{Kind: graphapi.KindNotFoundYet, Op: "read the app's client secrets",
+					Message: "secret " + s.Hint + "… stored moments ago is not on the app yet"}
+			}
+		}
+		return nil
+	})
+	if app != nil && graphapi.IsKind(err, graphapi.KindNotFoundYet) {
+		return app, nil
+	}
+	return app, err
 }
 
 func orStatus(s string) string {
@@ -252,6 +298,10 @@ func (r *Run) cleanUp(ctx context.Context, app *graphapi.Application, opts Rotat
 	}
 	if !opts.CleanUp {
 		for _, l := range res.Leftovers {
+			if l.Kind == "recovered-secret" {
+				r.Progress(fmt.Sprintf("%s %s — %s", l.Kind, l.KeyID, l.Detail))
+				continue
+			}
 			r.Progress(fmt.Sprintf("left by a stopped run: %s %s — %s (--clean-up removes it)", l.Kind, l.KeyID, l.Detail))
 		}
 		return nil
@@ -262,6 +312,8 @@ func (r *Run) cleanUp(ctx context.Context, app *graphapi.Application, opts Rotat
 			continue
 		}
 		switch l.Kind {
+		case "recovered-secret":
+			continue // the keyring holds it: never removed
 		case "orphan-credential":
 			if err := r.removeSecret(ctx, l.KeyID, res); err != nil {
 				return err
