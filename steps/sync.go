@@ -42,6 +42,12 @@ type SyncDB interface {
 	FinishRun(ctx context.Context, r store.RunRecord) error
 }
 
+// previewer is a SyncDB that gives a preview a staging area of its own.
+// *store.DirDB implements it.
+type previewer interface {
+	Preview(ctx context.Context) (*store.DirDB, error)
+}
+
 // syncGCPercent is the garbage collector's target while a run is in hand.
 const syncGCPercent = 400
 
@@ -135,7 +141,9 @@ func GroupSetKey(groups []string) string {
 // SyncUsers runs one sync: it resumes a run a crash left unfinished, else
 // starts a full run (first run, new groups, --full, expired delta link) or
 // an incremental one, stages what it reads page by page, and applies it in
-// one transaction unless it is dry or refused by the safety limits.
+// one transaction unless it is dry or refused by the safety limits. A dry
+// run (a preview) stages in a handle of its own (store.DirDB.Preview): it
+// neither resumes nor disturbs a real run's stage, and starts afresh.
 func SyncUsers(ctx context.Context, o SyncOptions) (*SyncResult, error) {
 	if len(o.Groups) == 0 {
 		return nil, errors.New("no groups are picked: run `entrawiz groups pick ID...` first")
@@ -144,6 +152,20 @@ func SyncUsers(ctx context.Context, o SyncOptions) (*SyncResult, error) {
 	// default target the collector ran every few pages and took a core
 	// from the next fetch. A 100k-user run peaks near 90 MB with this.
 	defer debug.SetGCPercent(debug.SetGCPercent(syncGCPercent))
+	if o.DryRun {
+		// A preview stages apart: a real run's stage, perhaps a
+		// stopped run the next real run resumes, stays as it is.
+		p, ok := o.DB.(previewer)
+		if !ok {
+			return nil, errors.New("sync: this directory database cannot stage a preview apart from a real run")
+		}
+		db, err := p.Preview(ctx)
+		if err != nil {
+			return nil, err
+		}
+		defer db.Close()
+		o.DB = db
+	}
 	s := &syncer{o: o, sel: syncSelect(o.Spec), start: o.now()}
 	s.retried0 = int64(s.retried())
 	set := GroupSetKey(o.Groups)
