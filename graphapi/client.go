@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"sort"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -91,7 +92,32 @@ func NewClient(opts ClientOptions) (*Client, error) {
 		return nil, err
 	}
 	adapter.SetBaseUrl(opts.Cloud.GraphURL)
-	return &Client{sdk: msgraphsdk.NewGraphServiceClient(adapter), adapter: adapter, cloud: opts.Cloud, retried: retried}, nil
+	return &Client{sdk: newServiceClient(adapter), adapter: adapter, cloud: opts.Cloud, retried: retried}, nil
+}
+
+// sdkGlobals guards the process-wide state msgraph-sdk-go sets up when it
+// makes a client.
+var sdkGlobals sync.Once
+
+// newServiceClient wraps adapter in a GraphServiceClient without racing
+// other clients' requests. msgraphsdk.NewGraphServiceClient passes
+// kiota's store.BackingStoreFactoryInstance to the adapter's
+// EnableBackingStore, which writes it back to that package global every
+// time; every model and Graph error the SDK parses reads the global, so a
+// second client made while the first one's request is parsed is a data
+// race. The first client is made exactly as the SDK makes it, under a
+// sync.Once that every later call waits for; later clients are made by
+// the same constructor with a nil factory, which does everything else
+// (registers the default serialisers, wraps them and the adapter's
+// factories in backing-store proxies, sets the base URL) but leaves the
+// global alone. The value written would be the global's own anyway.
+func newServiceClient(adapter *msgraphsdk.GraphRequestAdapter) *msgraphsdk.GraphServiceClient {
+	var first *msgraphsdk.GraphServiceClient
+	sdkGlobals.Do(func() { first = msgraphsdk.NewGraphServiceClient(adapter) })
+	if first != nil {
+		return first
+	}
+	return &msgraphsdk.GraphServiceClient{GraphBaseServiceClient: *msgraphsdk.NewGraphBaseServiceClient(adapter, nil)}
 }
 
 // Retried is how many answers so far were of the kinds the SDK's retry
