@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -68,31 +66,11 @@ Needs your admin sign-in (Application.ReadWrite.All), like setup.`,
 	return cmd
 }
 
-// maxDays bounds a duration given in days: a hundred years is more than
-// any secret lives, and far from time.Duration's limit.
-const maxDays = 36500
-
-// parseDays parses a duration that may be given in days ("30d") or as a Go
-// duration ("720h", "0s").
+// parseDays parses a duration flag given in days or as a Go duration.
 func parseDays(flag, s string) (time.Duration, error) {
-	s = strings.TrimSpace(s)
-	var d time.Duration
-	var err error
-	if n, ok := strings.CutSuffix(s, "d"); ok {
-		var days int
-		days, err = strconv.Atoi(n)
-		if err == nil && days > maxDays {
-			return 0, usageError{fmt.Errorf("--%s: %q is more than %d days", flag, s, maxDays)}
-		}
-		d = time.Duration(days) * 24 * time.Hour
-	} else {
-		d, err = time.ParseDuration(s)
-		if err == nil && d > maxDays*24*time.Hour {
-			return 0, usageError{fmt.Errorf("--%s: %q is more than %d days", flag, s, maxDays)}
-		}
-	}
-	if err != nil || d < 0 || s == "" {
-		return 0, usageError{fmt.Errorf("--%s: %q is not a duration such as 30d, 12h or 0s", flag, s)}
+	d, err := steps.ParseDays(s)
+	if err != nil {
+		return 0, usageError{fmt.Errorf("--%s: %w", flag, err)}
 	}
 	return d, nil
 }
