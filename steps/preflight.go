@@ -33,6 +33,10 @@ type Plan struct {
 	Catalog  *graphapi.PermissionCatalog
 	Items    []PlanItem
 	Warnings []string
+	// Duplicates are the other app registrations carrying this profile's
+	// tag: left by an interrupted setup, they are reported, never used and
+	// never deleted automatically.
+	Duplicates []graphapi.Application
 	// Blocker, when set, is why the procedure cannot succeed with this
 	// sign-in, and what to do instead.
 	Blocker *graphapi.Error
@@ -110,6 +114,13 @@ func Preflight(ctx context.Context, env *Env, p *Profile, conn *store.Connection
 	if err != nil {
 		return nil, err
 	}
+	if plan.Blocker != nil {
+		// The app the connection names is gone: nothing is planned, since
+		// setup does not make a second app while the config names one.
+		plan.Items = []PlanItem{{"keep", fmt.Sprintf("App registration %q", conn.App.DisplayName),
+			"client ID " + conn.App.AppID + ": not found in the tenant; nothing will be created"}}
+		return plan, nil
+	}
 	plan.Items = planItems(env.now(), p, conn, plan, store.SecretsPlace(env.Secrets))
 
 	if rolesKnown && p.GrantAdminConsent {
@@ -129,33 +140,6 @@ func consentBlocker(upn, what string) *graphapi.Error {
 		Message: fmt.Sprintf("%s cannot grant admin consent for %s", upn, what),
 		Remedy: "Sign in as a Global Administrator or Privileged Role Administrator, or ask one to run " +
 			"`entrawiz setup` (or grant admin consent on the app's API permissions page), then enter the IDs with --manual."}
-}
-
-// findApp finds the app this connection made: by the saved object ID, else
-// by the profile's tag. An app deleted in the portal since the last run is
-// a warning, and a new one is planned.
-func findApp(ctx context.Context, env *Env, p *Profile, conn *store.Connection, plan *Plan) (*graphapi.Application, error) {
-	if conn.App.ObjectID != "" {
-		app, err := env.Graph.GetApplication(ctx, conn.App.ObjectID)
-		if err == nil {
-			return app, nil
-		}
-		if !graphapi.IsKind(err, graphapi.KindNotFound, graphapi.KindNotFoundYet) {
-			return nil, fmt.Errorf("read the app registration: %w", err)
-		}
-		plan.Warnings = append(plan.Warnings, fmt.Sprintf("The app registration %s (%s) was deleted since the last run; a new one will be made.", conn.App.DisplayName, conn.App.AppID))
-	}
-	apps, err := env.Graph.FindApplicationsByTag(ctx, graphapi.AppTag(p.Name))
-	if err != nil {
-		return nil, fmt.Errorf("look for an existing app registration: %w", err)
-	}
-	if len(apps) > 1 {
-		plan.Warnings = append(plan.Warnings, fmt.Sprintf("%d app registrations carry the tag %s; the first is used.", len(apps), graphapi.AppTag(p.Name)))
-	}
-	if len(apps) == 0 {
-		return nil, nil
-	}
-	return &apps[0], nil
 }
 
 // DesiredApp is the app registration the profile asks for.

@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/entrawiz/entrawiz/graphapi"
+	"github.com/entrawiz/entrawiz/store"
 )
 
 // RegisterApp makes the app registration and its service principal match
@@ -38,6 +40,11 @@ func applyRegister(ctx context.Context, r *Run) (string, error) {
 	want := DesiredApp(r.Profile, r.Plan.Access)
 	app := r.Plan.Existing
 	var summary string
+	if app == nil && r.Conn.App.ObjectID != "" {
+		// Preflight blocks this case; a run given a plan from elsewhere
+		// still never makes a second app while the config names one.
+		return "", savedAppGone(r.Conn, 0)
+	}
 	if app == nil {
 		created, err := g.CreateApplication(ctx, want)
 		if err != nil {
@@ -96,4 +103,144 @@ func (r *Run) remember(app *graphapi.Application, spID string) {
 	if spID != "" {
 		r.Conn.App.ServicePrincipalID = spID
 	}
+}
+
+// findApp finds the app this connection made: the one the config names
+// (by object ID, else by app ID among the tagged apps), else the first app
+// carrying the profile's tag. Other tagged apps go to plan.Duplicates.
+//
+// An app the config names and Graph answers 404 for is taken to be still
+// replicating (a setup interrupted just after creating it, re-run at once)
+// and is waited for with the run's backoff. Only when the budget is spent
+// is it taken as gone, and then the plan is blocked: a setup never makes a
+// second app while the config names one.
+func findApp(ctx context.Context, env *Env, p *Profile, conn *store.Connection, plan *Plan) (*graphapi.Application, error) {
+	tag := graphapi.AppTag(p.Name)
+	var app *graphapi.Application
+	var tagged []graphapi.Application
+	if conn.App.ObjectID != "" {
+		var err error
+		app, tagged, err = findSavedApp(ctx, env, tag, conn)
+		if err != nil {
+			return nil, err
+		}
+		if app == nil {
+			budget := env.Backoff.Budget
+			if budget <= 0 {
+				budget = graphapi.DefaultBackoff().Budget
+			}
+			plan.Blocker = savedAppGone(conn, budget)
+		}
+	} else {
+		var err error
+		if tagged, err = env.Graph.FindApplicationsByTag(ctx, tag); err != nil {
+			return nil, fmt.Errorf("look for an existing app registration: %w", err)
+		}
+		if len(tagged) > 0 {
+			app = &tagged[0]
+		}
+	}
+	for _, a := range tagged {
+		if app == nil || !sameApp(a, app.ObjectID, app.AppID) {
+			plan.Duplicates = append(plan.Duplicates, a)
+		}
+	}
+	if len(plan.Duplicates) > 0 {
+		plan.Warnings = append(plan.Warnings, duplicatesWarning(tag, app, plan.Duplicates))
+	}
+	return app, nil
+}
+
+// findSavedApp reads the app the connection names, waiting out Entra's
+// replication delay. Each attempt also looks among the tagged apps by
+// object ID and app ID, since one replica may answer 404 by ID while a list
+// already shows the app. It returns the app (nil when it was not found
+// within the budget) and the tagged apps last listed.
+func findSavedApp(ctx context.Context, env *Env, tag string, conn *store.Connection) (*graphapi.Application, []graphapi.Application, error) {
+	var found *graphapi.Application
+	var tagged []graphapi.Application
+	listed := false
+	onWait := func(attempt int, delay time.Duration, e *graphapi.Error) {
+		env.report(Event{Step: "preflight", Title: "Read the tenant", Kind: StepWaiting, Attempt: attempt, Delay: delay, Err: e,
+			Message: fmt.Sprintf("the app registration %q (%s) saved by the last run is not visible yet; waiting for Entra to replicate it — attempt %d, next try in %s",
+				conn.App.DisplayName, conn.App.AppID, attempt, delay.Round(100*time.Millisecond))})
+	}
+	err := graphapi.Retry(ctx, env.Backoff, onWait, func(ctx context.Context) error {
+		app, err := env.Graph.GetApplication(ctx, conn.App.ObjectID)
+		if err == nil {
+			found = app
+			return nil
+		}
+		if !graphapi.IsKind(err, graphapi.KindNotFound, graphapi.KindNotFoundYet) {
+			return err
+		}
+		list, lerr := env.Graph.FindApplicationsByTag(ctx, tag)
+		if lerr != nil {
+			return fmt.Errorf("look for an existing app registration: %w", lerr)
+		}
+		tagged, listed = list, true
+		for i := range list {
+			if sameApp(list[i], conn.App.ObjectID, conn.App.AppID) {
+				found = &list[i]
+				return nil
+			}
+		}
+		return err
+	})
+	switch {
+	case err == nil:
+	case graphapi.IsKind(err, graphapi.KindNotFound, graphapi.KindNotFoundYet):
+		// Waited the whole budget: the app is gone.
+	default:
+		return nil, nil, fmt.Errorf("read the app registration: %w", err)
+	}
+	if !listed {
+		// Found by ID at once: the tagged apps are still needed, for duplicates.
+		var lerr error
+		if tagged, lerr = env.Graph.FindApplicationsByTag(ctx, tag); lerr != nil {
+			return nil, nil, fmt.Errorf("look for an existing app registration: %w", lerr)
+		}
+	}
+	return found, tagged, nil
+}
+
+func sameApp(a graphapi.Application, objectID, appID string) bool {
+	return objectID != "" && strings.EqualFold(a.ObjectID, objectID) || appID != "" && strings.EqualFold(a.AppID, appID)
+}
+
+// savedAppGone is the plan's blocker when the app the connection names is
+// not in the tenant; waited is how long replication was waited out.
+func savedAppGone(conn *store.Connection, waited time.Duration) *graphapi.Error {
+	msg := fmt.Sprintf("the app registration %q (client ID %s) this connection was set up with is not in the tenant", conn.App.DisplayName, conn.App.AppID)
+	if waited > 0 {
+		msg += fmt.Sprintf(", after waiting %s for Entra to replicate it", waited.Round(time.Second))
+	}
+	reset := "`entrawiz reset`"
+	if conn.Name != "" {
+		reset = fmt.Sprintf("`entrawiz reset --connection %s`", conn.Name)
+	}
+	return &graphapi.Error{Kind: graphapi.KindNotFound, Code: "SavedAppNotFound", Op: "plan", Message: msg,
+		Remedy: "If you deleted it, run " + reset + " to forget it, then `entrawiz setup` again; if it was made a moment ago, " +
+			"run setup again in a few minutes. Setup does not make another app while the connection names this one."}
+}
+
+// duplicatesWarning says which tagged app is used and what to do about the
+// others; entrawiz never deletes them itself.
+func duplicatesWarning(tag string, used *graphapi.Application, dups []graphapi.Application) string {
+	var b strings.Builder
+	if used != nil {
+		fmt.Fprintf(&b, "%d app registrations carry the tag %s; the one used is %q (client ID %s). The others are duplicates, perhaps left by an interrupted setup, and are not used: ",
+			len(dups)+1, tag, used.DisplayName, used.AppID)
+	} else {
+		fmt.Fprintf(&b, "%d other app registration(s) carry the tag %s and are not used: ", len(dups), tag)
+	}
+	for i, d := range dups {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%q (client ID %s)", d.DisplayName, d.AppID)
+	}
+	b.WriteString(". If nothing uses them, delete them in the Entra admin center (App registrations > All applications) " +
+		"or with `az ad app delete --id <client ID>`; entrawiz does not delete them.")
+	return b.String()
 }
