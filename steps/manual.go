@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 
+	"github.com/entrawiz/entrawiz/graphapi"
 	"github.com/entrawiz/entrawiz/store"
 )
 
@@ -59,6 +61,8 @@ func ValidateTenant(s string) error {
 // (in the portal, or by another admin): the IDs and the secret the admin
 // entered. The secret goes into the keyring, and the connection is tested
 // as the product will use it; the tenant ID comes from the app-only token.
+// A client ID the tenant does not know fails at once; a secret created in
+// the portal moments ago is waited for, briefly (manualWait).
 func ManualConnection(ctx context.Context, env *Env, p *Profile, conn *store.Connection, clientID, secret string) (*TestResult, error) {
 	if err := ValidateGUID("Application (client) ID", clientID); err != nil {
 		return nil, err
@@ -70,7 +74,7 @@ func ManualConnection(ctx context.Context, env *Env, p *Profile, conn *store.Con
 	conn.App.AppID = strings.TrimSpace(clientID)
 	r := &Run{Env: env, Profile: p, Conn: conn, secret: strings.TrimSpace(secret), step: "test"}
 	r.SetState("profile", p)
-	res, err := Verify(ctx, r, p.ApplicationPermissions)
+	res, err := verify(ctx, r, p.ApplicationPermissions, manualVerifyWait(env.Backoff, conn, p))
 	if err != nil {
 		return res, err
 	}
@@ -88,4 +92,45 @@ func ManualConnection(ctx context.Context, env *Env, p *Profile, conn *store.Con
 	conn.Enabled = true
 	conn.Updated = env.now()
 	return res, r.save()
+}
+
+// manualWait bounds the manual path's wait for Entra. The admin registered
+// the app in the portal before copying its IDs, so the app is normally
+// visible by now; only a secret (or a consent) added seconds ago may still
+// be refused (AADSTS7000215) for a few seconds. Waiting the full 3-minute
+// replication budget would only delay the news that a value entered is
+// wrong.
+const manualWait = 30 * time.Second
+
+func manualVerifyWait(b graphapi.Backoff, conn *store.Connection, p *Profile) verifyWait {
+	if b.Budget <= 0 || b.Budget > manualWait {
+		b.Budget = manualWait
+	}
+	b.RetryInvalidSecret = true
+	clientID, tenant := conn.App.AppID, manualTenant(conn, p)
+	return verifyWait{fresh: true, backoff: b, final: func(err error) error {
+		e := graphapi.Classify(err)
+		if e == nil || e.Code != "AADSTS700016" {
+			return err
+		}
+		// The app is not known to the tenant: most likely a mistyped or
+		// mis-copied client ID (or the wrong tenant), which waiting
+		// does not fix.
+		return &graphapi.Error{Kind: graphapi.KindBadInput, Op: "check the client ID", Code: e.Code, OAuthError: e.OAuthError,
+			Status: e.Status, RequestID: e.RequestID, CorrelationID: e.CorrelationID,
+			Message: fmt.Sprintf("no app with client ID %s is registered in tenant %s", clientID, tenant),
+			Remedy: "Copy the Application (client) ID from the app's Overview page (Entra admin center > App registrations > the app > Overview) " +
+				"and enter it again, and check that the tenant is the app's; if the app was registered in the last few minutes, wait a minute and try again."}
+	}}
+}
+
+// manualTenant names the tenant a manual connection is for, as the admin
+// gave it: its ID when known, else the tenant part of the connection name.
+func manualTenant(conn *store.Connection, p *Profile) string {
+	for _, t := range []string{conn.Tenant.ID, conn.Tenant.PrimaryDomain, conn.Tenant.InitialDomain, strings.TrimSuffix(conn.Name, "/"+p.Name)} {
+		if t != "" && ValidateTenant(t) == nil {
+			return t
+		}
+	}
+	return "(the tenant given)"
 }

@@ -73,6 +73,25 @@ func (t *TestResult) Summary() string {
 // Verify performs the connection test for a run (setup, rotation, or
 // `entrawiz test`) and records it in the connection.
 func Verify(ctx context.Context, r *Run, want []string) (*TestResult, error) {
+	// Entra's replication delay is waited out only when this run just
+	// made or changed something (a new secret, app or consent); testing a
+	// connection that was set up before, what is missing is missing.
+	fresh := r.secret != "" || r.wrote
+	b := r.Env.Backoff
+	b.RetryInvalidSecret = fresh // a new secret is refused for a few seconds
+	return verify(ctx, r, want, verifyWait{fresh: fresh, backoff: b})
+}
+
+// verifyWait is how a connection test meets Entra's replication delay.
+type verifyWait struct {
+	fresh   bool // wait at all
+	backoff graphapi.Backoff
+	// final, when set, sees each sign-in failure first and may turn one
+	// that waiting will not fix into a final error.
+	final func(err error) error
+}
+
+func verify(ctx context.Context, r *Run, want []string, w verifyWait) (*TestResult, error) {
 	secret := r.secret
 	if secret == "" {
 		var err error
@@ -84,15 +103,10 @@ func Verify(ctx context.Context, r *Run, want []string) (*TestResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Entra's replication delay is waited out only when this run just
-	// made or changed something (a new secret, app or consent); testing a
-	// connection that was set up before, what is missing is missing.
-	fresh := r.secret != "" || r.wrote
-	b := r.Env.Backoff
-	b.RetryInvalidSecret = fresh // a new secret is refused for a few seconds
+	fresh := w.fresh
 	wait := func(fn func(ctx context.Context) error) error {
 		if fresh {
-			return r.Wait(ctx, b, fn)
+			return r.Wait(ctx, w.backoff, fn)
 		}
 		if err := fn(ctx); err != nil {
 			return graphapi.Classify(err)
@@ -103,6 +117,9 @@ func Verify(ctx context.Context, r *Run, want []string) (*TestResult, error) {
 	r.Progress("signing in as the app with the stored secret")
 	err = wait(func(ctx context.Context) error {
 		tok, err = app.VerifyRoles(ctx, want)
+		if err != nil && w.final != nil {
+			return w.final(err)
+		}
 		return err
 	})
 	if e := graphapi.Classify(err); e != nil && e.Code == "RolesMissing" && !fresh {
