@@ -202,7 +202,7 @@ func OpenDirectory(dir string) (*DirDB, error) {
 	// timeout allows. A transaction that read first and then wrote would
 	// fail at once with SQLITE_BUSY when another handle (a preview
 	// recording its run) wrote in between.
-	db, err := sql.Open("sqlite", dsn(path)+"&_txlock=immediate")
+	db, err := sql.Open("sqlite", dsn(path, "MEMORY")+"&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("open directory database: %w", err)
 	}
@@ -228,11 +228,11 @@ func OpenDirectory(dir string) (*DirDB, error) {
 }
 
 // dsn is the data source name of the database at path, with the pragmas
-// every connection sets.
-func dsn(path string) string {
+// every connection sets; tempStore is MEMORY or FILE.
+func dsn(path, tempStore string) string {
 	// The path is a URI's: a % or ? in it must be escaped.
 	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)" +
-		"&_pragma=foreign_keys(0)&_pragma=temp_store(MEMORY)&_pragma=cache_size(-16384)"
+		"&_pragma=foreign_keys(0)&_pragma=temp_store(" + tempStore + ")&_pragma=cache_size(-16384)"
 }
 
 // sqliteMagic begins every SQLite database file.
@@ -342,7 +342,10 @@ func (d *DirDB) Close() error {
 func (d *DirDB) Preview(ctx context.Context) (_ *DirDB, err error) {
 	// Deferred transactions: a preview's only touch the temporary
 	// database, and must not take the database's write lock.
-	db, err := sql.Open("sqlite", dsn(d.path))
+	// Its temporary database in a file, with the main database's cache:
+	// in memory it held the directory's copy and the run's pages, and a
+	// preview of 100k users peaked at 240 MB rather than 130 MB.
+	db, err := sql.Open("sqlite", dsn(d.path, "FILE"))
 	if err != nil {
 		return nil, fmt.Errorf("open a preview: %w", err)
 	}
@@ -361,7 +364,7 @@ func (d *DirDB) Preview(ctx context.Context) (_ *DirDB, err error) {
 			p.Close()
 		}
 	}()
-	if _, err := conn.ExecContext(ctx, previewSchema); err != nil {
+	if _, err := conn.ExecContext(ctx, previewSchema+"PRAGMA temp.cache_size = -16384;"); err != nil {
 		return nil, d.checked(fmt.Errorf("open a preview: %w", err))
 	}
 	err = p.tx(ctx, "open a preview", func(tx *sql.Tx) error {
