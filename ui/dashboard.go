@@ -148,9 +148,10 @@ func (d *dashboard) View() string {
 	var foot string
 	switch {
 	case d.confirm:
-		foot = st.Warn.Render(ansi.Wrap(fmt.Sprintf("Reset %s? Its secret leaves the keyring and the connection leaves the config; the app stays in Entra (`entrawiz reset --delete-app` removes it). y/n", d.selected()), d.w, " "))
+		foot = st.Warn.Render(ansi.Wrap(fmt.Sprintf("Reset %s? Its secret leaves the keyring and the connection leaves the config; the app stays in Entra (`entrawiz reset --delete-app` removes it). y/n", steps.Printable(d.selected())), d.w, " "))
 	case d.test != "":
-		foot = st.Accent.Render(d.c.spin) + " " + d.doing + " " + d.test + ": " + ansi.Truncate(d.last, max(d.w-len(d.test)-len(d.doing)-5, 10), "…")
+		test := steps.Printable(d.test)
+		foot = st.Accent.Render(d.c.spin) + " " + d.doing + " " + test + ": " + ansi.Truncate(steps.Printable(d.last), max(d.w-len(test)-len(d.doing)-5, 10), "…")
 	}
 	room := d.h - lipgloss.Height(head) - lipgloss.Height(foot) - 1
 	var cards []string
@@ -251,9 +252,9 @@ func connectionFacts(c store.Connection, now time.Time, result string) (facts []
 // card renders one connection.
 func (d *dashboard) card(i int, c store.Connection) string {
 	st := d.c.styles
-	marker, name := "  ", st.Strong.Render(c.Name)
+	marker, name := "  ", st.Strong.Render(steps.Printable(c.Name))
 	if i == d.cursor {
-		marker, name = st.Selected.Render("▸ "), st.Selected.Render(c.Name)
+		marker, name = st.Selected.Render("▸ "), st.Selected.Render(steps.Printable(c.Name))
 	}
 	state := st.OK.Render("enabled")
 	if !c.Enabled {
@@ -263,7 +264,7 @@ func (d *dashboard) card(i int, c store.Connection) string {
 	b.WriteString(marker + name + "  " + state + "\n")
 	facts, warnings := connectionFacts(c, d.c.now(), d.results[c.Name])
 	for _, f := range facts {
-		v := ansi.Truncate(f.value, max(d.w-15, 10), "…")
+		v := ansi.Truncate(steps.Printable(f.value), max(d.w-15, 10), "…")
 		switch {
 		case f.alert:
 			v = st.Err.Render(v)
@@ -275,7 +276,7 @@ func (d *dashboard) card(i int, c store.Connection) string {
 		b.WriteString("  " + st.Label.Render(f.label) + v + "\n")
 	}
 	for _, w := range warnings {
-		b.WriteString("  " + st.Warn.Render(ansi.Truncate("! "+w, max(d.w-2, 10), "…")) + "\n")
+		b.WriteString("  " + st.Warn.Render(ansi.Truncate("! "+steps.Printable(w), max(d.w-2, 10), "…")) + "\n")
 	}
 	if s := steps.ActiveSecret(&c); s != nil && !s.End.IsZero() && s.End.Sub(d.c.now()) < expiryWarning {
 		// The one action that fixes it.

@@ -61,10 +61,11 @@ func (f *failure) View() string {
 	st := f.c.styles
 	w := max(f.w-4, 20)
 	var b strings.Builder
-	b.WriteString(st.Err.Render("✗ "+f.title) + "\n\n")
+	b.WriteString(st.Err.Render("✗ "+steps.Printable(f.title)) + "\n\n")
+	// Every row may carry the service's or the tenant's words.
 	row := func(label, text string) {
 		if text != "" {
-			b.WriteString(st.labelled(label, text, w) + "\n")
+			b.WriteString(st.labelled(label, steps.Printable(text), w) + "\n")
 		}
 	}
 	row("Kind", f.ge.Kind.String())
@@ -91,7 +92,7 @@ func (f *failure) View() string {
 	box := strings.TrimRight(b.String(), "\n")
 	out := st.ErrBox.Width(f.w).Render(box) + "\n\n"
 	if f.ge.Remedy != "" {
-		out += st.Strong.Render("What to do") + "\n" + ansi.Wrap(f.ge.Remedy, f.w, " ") + "\n\n"
+		out += st.Strong.Render("What to do") + "\n" + ansi.Wrap(steps.Printable(f.ge.Remedy), f.w, " ") + "\n\n"
 	}
 	var ways []string
 	ways = append(ways, st.Key.Render("r")+" retry")

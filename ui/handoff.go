@@ -126,10 +126,11 @@ func (s *handoff) View() string {
 	}
 	valueW := max(s.w-labelW-6, 12)
 	for i, v := range s.values {
-		value := v.Value
+		// Values such as the primary domain come from the tenant.
+		value := steps.Printable(v.Value)
 		switch {
 		case v.Secret && s.revealed:
-			value = st.Warn.Render(s.secret)
+			value = st.Warn.Render(steps.Printable(s.secret))
 		case v.Secret:
 			value = st.Subtle.Render(fmt.Sprintf("•••••••• hidden · s shows it, %d copies it unseen", i+1))
 		case value == "":
@@ -152,7 +153,7 @@ func (s *handoff) View() string {
 		b.WriteString("\n")
 	}
 	if s.copied != "" {
-		b.WriteString(st.OK.Render("✓ copied "+s.copied) + "\n" +
+		b.WriteString(st.OK.Render("✓ copied "+steps.Printable(s.copied)) + "\n" +
 			st.Subtle.Render(ansi.Wrap("Sent through the terminal (OSC 52); if nothing arrives, select the value instead.", s.w, " ")) + "\n")
 	} else {
 		b.WriteString(st.Subtle.Render(ansi.Wrap("Press a number to copy that value to the clipboard. Press enter when the product has them.", s.w, " ")) + "\n")
@@ -216,7 +217,7 @@ func (s *finish) View() string {
 	}
 	where := "your tenant"
 	if s.plan != nil && s.plan.Tenant.DisplayName != "" {
-		where = s.plan.Tenant.DisplayName
+		where = steps.Printable(s.plan.Tenant.DisplayName)
 	}
 	how := "is set up, tested with an app-only sign-in, and enabled."
 	if s.manual {

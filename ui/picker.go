@@ -336,12 +336,12 @@ func (p *picker) View() string {
 	if p.max > 0 {
 		limit = fmt.Sprintf(" of at most %d", p.max)
 	}
-	b.WriteString(ansi.Truncate(st.Heading.Render("Pick the groups to sync")+st.Subtle.Render(" · "+p.name), p.w, "…") + "\n")
+	b.WriteString(ansi.Truncate(st.Heading.Render("Pick the groups to sync")+st.Subtle.Render(" · "+steps.Printable(p.name)), p.w, "…") + "\n")
 	b.WriteString(p.input.View() + "\n")
 	status := ""
 	switch {
 	case p.err != nil:
-		status = st.Err.Render("✗ " + kindOf(p.err) + ": " + graphapi.Classify(p.err).Error())
+		status = st.Err.Render("✗ " + kindOf(p.err) + ": " + steps.Printable(graphapi.Classify(p.err).Error()))
 	case p.loading && len(p.groups) == 0:
 		status = st.Accent.Render(p.c.spin) + " searching…"
 	case p.total >= 0:
@@ -365,7 +365,7 @@ func (p *picker) View() string {
 		b.WriteString(st.Subtle.Render("↓ more") + "\n")
 	}
 	if p.note != "" {
-		b.WriteString(st.Warn.Render(ansi.Wrap(p.note, p.w, " ")) + "\n")
+		b.WriteString(st.Warn.Render(ansi.Wrap(steps.Printable(p.note), p.w, " ")) + "\n")
 	}
 	if p.saving {
 		b.WriteString(st.Accent.Render(p.c.spin) + " saving the pick…\n")
@@ -381,9 +381,9 @@ func (p *picker) row(i int) string {
 		mark = st.OK.Render("[✓]")
 	}
 	cur := "  "
-	name := g.DisplayName
+	name := steps.Printable(g.DisplayName)
 	if i == p.cursor && !p.input.Focused() {
-		cur, name = st.Selected.Render("▸ "), st.Selected.Render(g.DisplayName)
+		cur, name = st.Selected.Render("▸ "), st.Selected.Render(name)
 	}
 	count := "…"
 	if c, ok := p.counts[g.ID]; ok {

@@ -93,12 +93,12 @@ func (s *planScreen) header() string {
 	if domain == "" {
 		domain = t.InitialDomain
 	}
-	h := st.Heading.Render("The plan for "+name) + st.Subtle.Render(" · "+domain) + "\n"
+	h := st.Heading.Render("The plan for "+steps.Printable(name)) + st.Subtle.Render(" · "+steps.Printable(domain)) + "\n"
 	who := "Signed in as " + s.upn
 	if len(s.plan.Roles) > 0 {
 		who += " — " + strings.Join(s.plan.Roles, ", ")
 	}
-	return h + st.Subtle.Render(ansi.Truncate(who, s.w, "…"))
+	return h + st.Subtle.Render(ansi.Truncate(steps.Printable(who), s.w, "…"))
 }
 
 // body is the scrollable part: items, warnings and the blocker.
@@ -108,9 +108,9 @@ func (s *planScreen) body() string {
 	if bl := s.plan.Blocker; bl != nil {
 		// The blocker first: it is what the admin must act on.
 		inner := st.Err.Render("This plan cannot be applied with this sign-in") + "\n" +
-			ansi.Wrap(bl.Message, s.w-4, " ")
+			ansi.Wrap(steps.Printable(bl.Message), s.w-4, " ")
 		if bl.Remedy != "" {
-			inner += "\n" + ansi.Wrap(bl.Remedy, s.w-4, " ")
+			inner += "\n" + ansi.Wrap(steps.Printable(bl.Remedy), s.w-4, " ")
 		}
 		inner += "\n" + ansi.Wrap("Sign in as an admin who holds the role (esc, then choose again), or press m to do the setup by hand in the portal.", s.w-4, " ")
 		b.WriteString(st.ErrBox.Width(s.w).Render(inner) + "\n\n")
@@ -127,15 +127,15 @@ func (s *planScreen) body() string {
 		case "keep":
 			glyph, style = "=", st.Subtle
 		}
-		b.WriteString(style.Render(fmt.Sprintf("%s %-*s", glyph, actionW, it.Action)) + " " + ansi.Wrap(it.Object, detailW, " ") + "\n")
+		b.WriteString(style.Render(fmt.Sprintf("%s %-*s", glyph, actionW, it.Action)) + " " + ansi.Wrap(steps.Printable(it.Object), detailW, " ") + "\n")
 		if it.Detail != "" {
-			for _, l := range strings.Split(ansi.Wrap(it.Detail, detailW, " ,"), "\n") {
+			for _, l := range strings.Split(ansi.Wrap(steps.Printable(it.Detail), detailW, " ,"), "\n") {
 				b.WriteString(strings.Repeat(" ", actionW+3) + st.Subtle.Render(l) + "\n")
 			}
 		}
 	}
 	for _, w := range s.plan.Warnings {
-		b.WriteString("\n" + st.Warn.Render(ansi.Wrap("! "+w, s.w, " ")))
+		b.WriteString("\n" + st.Warn.Render(ansi.Wrap("! "+steps.Printable(w), s.w, " ")))
 	}
 	return strings.TrimRight(b.String(), "\n")
 }

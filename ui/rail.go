@@ -152,7 +152,7 @@ func (r *rail) view(s *styles, spin string, w, h int) string {
 		}
 		b.WriteString(s.status(it.status, spin) + " " + title + "\n")
 		if withResults {
-			res := it.result
+			res := steps.Printable(it.result)
 			if res == "" {
 				b.WriteString("\n")
 				continue
@@ -190,7 +190,7 @@ func (r *rail) line(s *styles, spin string, w int) string {
 		}
 		room := w - lipgloss.Width(head) - 3
 		if room > 8 {
-			head += s.Subtle.Render(" · ") + st.Render(ansi.Truncate(it.result, room, "…"))
+			head += s.Subtle.Render(" · ") + st.Render(ansi.Truncate(steps.Printable(it.result), room, "…"))
 		}
 	}
 	return head

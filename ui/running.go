@@ -8,6 +8,8 @@ import (
 	"charm.land/bubbles/v2/progress"
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
+
+	"github.com/entrawiz/entrawiz/steps"
 )
 
 // running shows the procedure's steps as they run — the package-manager
@@ -43,7 +45,8 @@ func (s *running) View() string {
 	st := s.c.styles
 	items := s.rail.procedure()
 	var b strings.Builder
-	b.WriteString(st.Heading.Render(ansi.Truncate(s.title, s.w, "…")) + "\n\n")
+	// The title names the tenant.
+	b.WriteString(st.Heading.Render(ansi.Truncate(steps.Printable(s.title), s.w, "…")) + "\n\n")
 	titleW := 0
 	for _, it := range items {
 		titleW = max(titleW, len(it.title))
@@ -55,10 +58,10 @@ func (s *running) View() string {
 		case statusDone, statusSkipped:
 			finished++
 		case statusWaiting:
-			wait = it.result
+			wait = steps.Printable(it.result)
 		}
 		line := st.status(it.status, s.c.spin) + " " + fmt.Sprintf("%-*s", titleW, it.title)
-		res := it.result
+		res := steps.Printable(it.result)
 		switch it.status {
 		case statusRunning:
 			if res == "" {

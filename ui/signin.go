@@ -104,7 +104,7 @@ func (s *signIn) View() string {
 	if s.tenant != "" {
 		who = s.tenant
 	}
-	b.WriteString(st.Heading.Render("Sign in as an administrator of "+who) + "\n\n")
+	b.WriteString(st.Heading.Render("Sign in as an administrator of "+steps.Printable(who)) + "\n\n")
 	switch s.state {
 	case signInStarting:
 		b.WriteString(st.Accent.Render(s.c.spin) + " starting the sign-in…")
@@ -114,16 +114,17 @@ func (s *signIn) View() string {
 		b.WriteString(st.Accent.Render(s.c.spin) + " finish signing in in your browser; this screen moves on by itself.")
 	case signInBlocked:
 		b.WriteString(st.Err.Render("✗ Conditional Access blocked the device-code sign-in") + "\n")
-		b.WriteString(ansi.Wrap(s.err.Message, s.w, " ") + codeSuffix(st, s.err) + "\n\n")
+		b.WriteString(ansi.Wrap(steps.Printable(s.err.Message), s.w, " ") + codeSuffix(st, s.err) + "\n\n")
 		if s.err.Remedy != "" {
-			b.WriteString(ansi.Wrap(s.err.Remedy, s.w, " ") + "\n\n")
+			b.WriteString(ansi.Wrap(steps.Printable(s.err.Remedy), s.w, " ") + "\n\n")
 		}
 		b.WriteString(ansi.Wrap("Your organisation may allow a sign-in in the browser on this computer instead.", s.w, " ") + "\n")
 		b.WriteString(st.Key.Render("o") + " sign in with the browser   " + st.Key.Render("m") + " do the setup by hand in the portal")
 	case signInCode:
-		b.WriteString("1. Open  " + st.Accent.Render(s.prompt.URL) + "\n")
+		// The URL and the code are the identity service's words.
+		b.WriteString("1. Open  " + st.Accent.Render(steps.Printable(s.prompt.URL)) + "\n")
 		b.WriteString("2. Enter this code:\n\n")
-		b.WriteString(indent(st.Code.Render(spaced(s.prompt.Code)), 3) + "\n\n")
+		b.WriteString(indent(st.Code.Render(spaced(steps.Printable(s.prompt.Code))), 3) + "\n\n")
 		if s.expired() {
 			b.WriteString(st.Err.Render("The code has expired.") + " Press " + st.Key.Render("r") + " for a new one.")
 			break
@@ -151,5 +152,5 @@ func codeSuffix(st *styles, e *graphapi.Error) string {
 	if e.Code == "" {
 		return ""
 	}
-	return st.Subtle.Render(" (" + e.Code + ")")
+	return st.Subtle.Render(" (" + steps.Printable(e.Code) + ")")
 }

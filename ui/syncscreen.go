@@ -195,7 +195,7 @@ func (s *syncScreen) View() string {
 	st := s.c.styles
 	var b strings.Builder
 	line := func(str string) { b.WriteString(ansi.Truncate(str, s.w, "…") + "\n") }
-	line(st.Heading.Render("Synchronize users") + st.Subtle.Render(" · "+s.name))
+	line(st.Heading.Render("Synchronize users") + st.Subtle.Render(" · "+steps.Printable(s.name)))
 	b.WriteString("\n")
 	switch s.state {
 	case syncPreviewing:
@@ -207,7 +207,7 @@ func (s *syncScreen) View() string {
 		s.counters(line, p.Plan)
 		s.changes(line, p.Plan, "", max(s.h-16, 3))
 		if p.Stopped != "" {
-			line(st.Err.Render("✗ A real run would stop: it would disable more than " + p.Stopped + "."))
+			line(st.Err.Render("✗ A real run would stop: it would disable more than " + steps.Printable(p.Stopped) + "."))
 			line(st.Warn.Render("  Check the picked groups, or run `entrawiz sync --allow-mass-disable`."))
 		} else {
 			line(st.Key.Render("enter") + " runs the sync")
@@ -238,11 +238,11 @@ func (s *syncScreen) View() string {
 	case syncFailed:
 		ge := graphapi.Classify(s.err)
 		line(st.Err.Render("✗ The sync failed: " + kindOf(s.err)))
-		for _, l := range strings.Split(ansi.Wrap(ge.Error(), max(s.w-2, 10), " "), "\n") {
+		for _, l := range strings.Split(ansi.Wrap(steps.Printable(ge.Error()), max(s.w-2, 10), " "), "\n") {
 			line("  " + l)
 		}
 		if ge.Remedy != "" {
-			line(st.Warn.Render("→ " + ge.Remedy))
+			line(st.Warn.Render("→ " + steps.Printable(ge.Remedy)))
 		}
 	}
 	b.WriteString("\n")
@@ -289,11 +289,11 @@ func (s *syncScreen) liveLines(line func(string)) {
 	s.figures(line, fmt.Sprint(p.Created), fmt.Sprint(p.Updated), disabled, fmt.Sprint(p.Unchanged))
 	errs := fmt.Sprintf("%d · %d requests retried", s.errors, p.Retried)
 	if s.errors > 0 {
-		errs = st.Warn.Render(errs + " — " + s.lastErr)
+		errs = st.Warn.Render(errs + " — " + steps.Printable(s.lastErr))
 	}
 	line(st.Label.Render("Errors") + errs)
 	if s.lastMsg != "" {
-		line(st.Subtle.Render(s.lastMsg))
+		line(st.Subtle.Render(steps.Printable(s.lastMsg)))
 	}
 }
 
@@ -337,7 +337,7 @@ func (s *syncScreen) changes(line func(string), p *store.SyncPlan, only string, 
 				line(s.c.styles.Subtle.Render("  " + action + " …"))
 				break
 			}
-			line(fmt.Sprintf("  %-8s %s (%s)", action, c.UserPrincipalName, c.DisplayName))
+			line(fmt.Sprintf("  %-8s %s (%s)", action, steps.Printable(c.UserPrincipalName), steps.Printable(c.DisplayName)))
 			n++
 		}
 	}
@@ -348,7 +348,7 @@ func (s *syncScreen) runLines(line func(string)) {
 	st := s.c.styles
 	line(st.Strong.Render("Last runs"))
 	if s.runsErr != nil {
-		line(st.Warn.Render("  could not read them: " + s.runsErr.Error()))
+		line(st.Warn.Render("  could not read them: " + steps.Printable(s.runsErr.Error())))
 		return
 	}
 	if len(s.runs) == 0 {
@@ -358,7 +358,7 @@ func (s *syncScreen) runLines(line func(string)) {
 	for _, r := range s.runs {
 		l := fmt.Sprintf("  %s  %-11s +%d ~%d -%d =%d", r.Started.Local().Format("2006-01-02 15:04"), r.Kind, r.Created, r.Updated, r.Disabled+r.Deleted, r.Unchanged)
 		if r.Error != "" {
-			l = st.Err.Render(l + "  ✗ " + r.Error)
+			l = st.Err.Render(l + "  ✗ " + steps.Printable(r.Error))
 		}
 		line(l)
 	}
