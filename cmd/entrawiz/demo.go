@@ -80,5 +80,5 @@ func demoRun(cmd *cobra.Command, f *factory, opts *demoOptions) error {
 		return err
 	}
 	backend := &ui.AppBackend{App: a, ProfileFiles: files, FixedTenant: info.TenantDomain, IsSimulated: true}
-	return ui.Run(cmd.Context(), backend, ui.Options{In: f.In, Out: rawWriter(f.ErrOut), NoColor: g.NoColor, Accessible: g.Accessible})
+	return ui.Run(cmd.Context(), backend, ui.Options{In: f.In, Out: ui.RawWriter(f.ErrOut), NoColor: g.NoColor, Accessible: g.Accessible})
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/entrawiz/entrawiz/app"
 	"github.com/entrawiz/entrawiz/graphapi"
 	"github.com/entrawiz/entrawiz/steps"
+	"github.com/entrawiz/entrawiz/ui"
 )
 
 // Exit codes, the one place they are defined; the root command's help lists
@@ -83,7 +84,7 @@ func exitCode(err error) int {
 // printError writes an error for the admin: what failed, then what to do.
 // An interruption is said as such, not as "context canceled".
 func printError(w io.Writer, err error) {
-	w = newPrintableWriter(w)
+	w = ui.PrintableWriter(w)
 	var d declined
 	if errors.As(err, &d) {
 		fmt.Fprintln(w, "entrawiz:", d.what)

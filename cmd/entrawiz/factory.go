@@ -16,6 +16,7 @@ import (
 	"github.com/entrawiz/entrawiz/graphapi"
 	"github.com/entrawiz/entrawiz/steps"
 	"github.com/entrawiz/entrawiz/store"
+	"github.com/entrawiz/entrawiz/ui"
 )
 
 // globalOptions are the flags every command shares; each has an ENTRAWIZ_*
@@ -104,7 +105,7 @@ func (f *factory) showDeviceCode(dc app.DeviceCode) {
 
 // writeJSON writes v as indented JSON on stdout.
 func (f *factory) writeJSON(v any) error {
-	enc := json.NewEncoder(rawWriter(f.Out))
+	enc := json.NewEncoder(ui.RawWriter(f.Out))
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
 }

@@ -22,7 +22,7 @@ type groupsOptions struct {
 	JSON       bool
 }
 
-func newGroupsCmd(f *factory) *cobra.Command {
+func newGroupsCmd(f *factory, runF func(opts *groupsOptions, pick []string) error) *cobra.Command {
 	opts := &groupsOptions{}
 	cmd := &cobra.Command{
 		Use:   "groups",
@@ -40,6 +40,9 @@ with the client secret from the OS keyring.`,
 		Example: "  entrawiz groups list --search sales\n  entrawiz groups list --json --top 50",
 		Args:    usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if runF != nil {
+				return runF(opts, nil)
+			}
 			return f.jsonErrors(opts.JSON, groupsListRun(cmd, f, opts))
 		},
 	}
@@ -52,6 +55,9 @@ with the client secret from the OS keyring.`,
 		Example: "  entrawiz groups pick 1b5e0c3f-... 9e84...",
 		Args:    usageArgs(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if runF != nil {
+				return runF(opts, args)
+			}
 			return f.jsonErrors(opts.JSON, groupsPickRun(cmd, f, opts, args))
 		},
 	}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+
+	"github.com/entrawiz/entrawiz/ui"
 )
 
 type resetOptions struct {
@@ -12,7 +14,7 @@ type resetOptions struct {
 	Yes        bool
 }
 
-func newResetCmd(f *factory) *cobra.Command {
+func newResetCmd(f *factory, runF func(*resetOptions) error) *cobra.Command {
 	opts := &resetOptions{}
 	cmd := &cobra.Command{
 		Use:   "reset",
@@ -26,6 +28,9 @@ enterprise app, consents and secrets.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !opts.Yes && !f.IsTTY {
 				return requireFlag(cmd, "yes")
+			}
+			if runF != nil {
+				return runF(opts)
 			}
 			return resetRun(cmd, f, opts)
 		},
@@ -49,7 +54,7 @@ func resetRun(cmd *cobra.Command, f *factory, opts *resetOptions) error {
 	if opts.DeleteApp {
 		what += fmt.Sprintf(" and delete the app %s (%s) in Entra", conn.App.DisplayName, conn.App.AppID)
 	}
-	if !opts.Yes && !confirm(f, "This will "+what+". Continue?") {
+	if !opts.Yes && !ui.Confirm(f.In, f.ErrOut, "This will "+what+". Continue?") {
 		return declined{"nothing changed"}
 	}
 	if err := a.Reset(cmd.Context(), conn.Name, opts.DeleteApp, f.showDeviceCode); err != nil {

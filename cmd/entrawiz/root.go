@@ -65,7 +65,7 @@ connection is set up); try it safely with ` + "`entrawiz demo`" + `.
 				return err
 			}
 			g := f.Global
-			return ui.Run(cmd.Context(), &ui.AppBackend{App: a, ProfileFiles: files}, ui.Options{In: f.In, Out: rawWriter(f.ErrOut), NoColor: g.NoColor, Accessible: g.Accessible})
+			return ui.Run(cmd.Context(), &ui.AppBackend{App: a, ProfileFiles: files}, ui.Options{In: f.In, Out: ui.RawWriter(f.ErrOut), NoColor: g.NoColor, Accessible: g.Accessible})
 		},
 	}
 	root.Flags().StringArrayVar(&profileFiles, "profile", nil, "also offer this profile file (JSON or YAML) in the wizard; repeat for more")
@@ -74,11 +74,11 @@ connection is set up); try it safely with ` + "`entrawiz demo`" + `.
 	})
 	f.addGlobalFlags(root.PersistentFlags())
 	// Text from the tenant never acts on the terminal (see printableWriter).
-	f.Out, f.ErrOut = newPrintableWriter(f.Out), newPrintableWriter(f.ErrOut)
+	f.Out, f.ErrOut = ui.PrintableWriter(f.Out), ui.PrintableWriter(f.ErrOut)
 	root.SetOut(f.Out)
 	root.SetErr(f.ErrOut)
 	root.SetIn(f.In)
-	root.AddCommand(newSetupCmd(f, nil), newStatusCmd(f), newTestCmd(f), newRotateCmd(f), newGroupsCmd(f), newSyncCmd(f),
-		newExportCmd(f), newResetCmd(f), newProfilesCmd(f), newDemoCmd(f), newSimCmd(ctx, nil))
+	root.AddCommand(newSetupCmd(f, nil), newStatusCmd(f, nil), newTestCmd(f, nil), newRotateCmd(f, nil), newGroupsCmd(f, nil),
+		newSyncCmd(f, nil), newExportCmd(f, nil), newResetCmd(f, nil), newProfilesCmd(f), newDemoCmd(f), newSimCmd(ctx, nil))
 	return root
 }

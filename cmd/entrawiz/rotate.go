@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"time"
 
@@ -9,6 +8,7 @@ import (
 
 	"github.com/entrawiz/entrawiz/app"
 	"github.com/entrawiz/entrawiz/steps"
+	"github.com/entrawiz/entrawiz/ui"
 )
 
 // rotateOptions are the flags of `entrawiz rotate`.
@@ -24,7 +24,7 @@ type rotateOptions struct {
 	Remove           []string
 }
 
-func newRotateCmd(f *factory) *cobra.Command {
+func newRotateCmd(f *factory, runF func(*rotateOptions) error) *cobra.Command {
 	opts := &rotateOptions{}
 	cmd := &cobra.Command{
 		Use:   "rotate",
@@ -50,6 +50,9 @@ Needs your admin sign-in (Application.ReadWrite.All), like setup.`,
   entrawiz rotate --clean-up`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if runF != nil {
+				return runF(opts)
+			}
 			return f.jsonErrors(opts.JSON, rotateRun(cmd, f, opts))
 		},
 	}
@@ -78,7 +81,7 @@ func parseDays(flag, s string) (time.Duration, error) {
 // rotateOutput is what `rotate --json` prints.
 type rotateOutput struct {
 	*steps.RotateResult
-	Steps   []stepLine           `json:"steps"`
+	Steps   []ui.StepLine        `json:"steps"`
 	Handoff []steps.HandoffValue `json:"handoff,omitempty"`
 	Error   *app.ErrorInfo       `json:"error,omitempty"`
 }
@@ -105,18 +108,18 @@ func rotateRun(cmd *cobra.Command, f *factory, opts *rotateOptions) error {
 	}
 	req.Finish, req.CleanUp, req.Remove = opts.Finish, opts.CleanUp, opts.Remove
 	if opts.DeliverCmd != "" {
-		req.Deliver = func(ctx context.Context, secret string) error { return deliver(ctx, opts.DeliverCmd, secret) }
+		req.Deliver = app.DeliverTo(opts.DeliverCmd)
 	}
 	a, err := f.app(cmd)
 	if err != nil {
 		return err
 	}
-	rep := newReporter(f.ErrOut)
-	res, rotErr := a.Rotate(cmd.Context(), opts.Connection, req, f.showDeviceCode, rep.report)
+	rep := ui.NewLines(f.ErrOut)
+	res, rotErr := a.Rotate(cmd.Context(), opts.Connection, req, f.showDeviceCode, rep.Report)
 	if res == nil && rotErr != nil {
 		return rotErr
 	}
-	out := rotateOutput{RotateResult: res, Steps: rep.lines}
+	out := rotateOutput{RotateResult: res, Steps: rep.Steps}
 	if rotErr == nil && res.Rotated {
 		if out.Handoff, err = a.Handoff(res.Connection, opts.RevealSecret); err != nil {
 			return err
@@ -141,41 +144,6 @@ func rotateRun(cmd *cobra.Command, f *factory, opts *rotateOptions) error {
 	if rotErr != nil {
 		return rotErr
 	}
-	printRotation(f, res, out.Handoff)
+	ui.WriteRotation(f.Out, res, out.Handoff)
 	return nil
-}
-
-func printRotation(f *factory, res *steps.RotateResult, handoff []steps.HandoffValue) {
-	w := f.Out
-	switch {
-	case res.Skipped != "":
-		fmt.Fprintf(w, "%s: no rotation: %s\n", res.Connection, res.Skipped)
-	case res.Rotated:
-		fmt.Fprintf(w, "%s: the new client secret is active", res.Connection)
-		if res.Secret != nil {
-			fmt.Fprintf(w, " (%s…, ends %s)", res.Secret.Hint, res.Secret.End.Format("2006-01-02"))
-		}
-		fmt.Fprintln(w, ". Give the product these values:")
-		printHandoff(w, handoff)
-	}
-	for _, n := range res.Notes {
-		fmt.Fprintf(w, "  note: %s\n", n)
-	}
-	for _, s := range res.Retiring {
-		when := "on `entrawiz rotate --finish`"
-		if !s.RemoveAfter.IsZero() {
-			when = "after " + s.RemoveAfter.Local().Format("2006-01-02 15:04") + " (the next `entrawiz rotate` removes it)"
-		}
-		fmt.Fprintf(w, "  old secret %s… stays until %s\n", s.Hint, when)
-	}
-	for _, id := range res.Removed {
-		fmt.Fprintf(w, "  removed %s\n", id)
-	}
-	for _, l := range res.Leftovers {
-		state := "reported: --clean-up removes it"
-		if l.Removed {
-			state = "cleaned up"
-		}
-		fmt.Fprintf(w, "  ! %s %s: %s (%s)\n", l.Kind, l.KeyID, l.Detail, state)
-	}
 }

@@ -19,12 +19,13 @@ import (
 	"github.com/entrawiz/entrawiz/graphapi/sim"
 	"github.com/entrawiz/entrawiz/steps"
 	"github.com/entrawiz/entrawiz/store"
+	"github.com/entrawiz/entrawiz/ui"
 )
 
 // rotateJSON is `rotate --json` as the tests read it.
 type rotateJSON struct {
 	steps.RotateResult
-	Steps   []stepLine           `json:"steps"`
+	Steps   []ui.StepLine        `json:"steps"`
 	Handoff []steps.HandoffValue `json:"handoff"`
 	Error   map[string]string    `json:"error"`
 }

@@ -1,20 +1,15 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
-	"runtime"
-	"strings"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"github.com/entrawiz/entrawiz/app"
 	"github.com/entrawiz/entrawiz/steps"
 	"github.com/entrawiz/entrawiz/store"
+	"github.com/entrawiz/entrawiz/ui"
 )
 
 // setupOptions are the flags of `entrawiz setup`.
@@ -33,7 +28,7 @@ type setupOptions struct {
 	SecretStdin bool
 }
 
-func newSetupCmd(f *factory, runF func(context.Context, *setupOptions) error) *cobra.Command {
+func newSetupCmd(f *factory, runF func(*setupOptions) error) *cobra.Command {
 	opts := &setupOptions{}
 	cmd := &cobra.Command{
 		Use:   "setup",
@@ -79,7 +74,7 @@ shown only with --reveal-secret, or piped to a command with --deliver-cmd.`,
 				return requireFlag(cmd, "yes")
 			}
 			if runF != nil {
-				return runF(cmd.Context(), opts)
+				return runF(opts)
 			}
 			return f.jsonErrors(opts.JSON, setupRun(cmd, f, opts))
 		},
@@ -107,7 +102,7 @@ type setupResult struct {
 	Plan       []steps.PlanItem     `json:"plan"`
 	Warnings   []string             `json:"warnings,omitempty"`
 	Duplicates []store.App          `json:"duplicates,omitempty"`
-	Steps      []stepLine           `json:"steps"`
+	Steps      []ui.StepLine        `json:"steps"`
 	Handoff    []steps.HandoffValue `json:"handoff"`
 	Secret     *store.Secret        `json:"secret,omitempty"`
 }
@@ -128,7 +123,7 @@ func setupRun(cmd *cobra.Command, f *factory, opts *setupOptions) error {
 	if err != nil {
 		return err
 	}
-	rep := newReporter(f.ErrOut)
+	rep := ui.NewLines(f.ErrOut)
 	if opts.Manual {
 		return manualRun(ctx, f, a, opts, profile, rep)
 	}
@@ -137,7 +132,7 @@ func setupRun(cmd *cobra.Command, f *factory, opts *setupOptions) error {
 		return err
 	}
 	if opts.DeliverCmd != "" {
-		s.Deliver = func(ctx context.Context, secret string) error { return deliver(ctx, opts.DeliverCmd, secret) }
+		s.Deliver = app.DeliverTo(opts.DeliverCmd)
 	}
 	if err := s.SignIn(ctx, f.showDeviceCode); err != nil {
 		return err
@@ -151,17 +146,17 @@ func setupRun(cmd *cobra.Command, f *factory, opts *setupOptions) error {
 	if err != nil {
 		return err
 	}
-	printPlan(f.ErrOut, plan)
+	ui.WritePlan(f.ErrOut, plan)
 	if plan.Blocker != nil {
 		if s.Blocked(ctx) {
 			fmt.Fprintf(f.ErrOut, "Signed out %s: the next run asks for a sign-in again.\n", s.UPN())
 		}
 		return plan.Blocker
 	}
-	if !opts.Yes && !confirm(f, "Go ahead?") {
+	if !opts.Yes && !ui.Confirm(f.In, f.ErrOut, "Go ahead?") {
 		return declined{"stopped before changing anything"}
 	}
-	if err := s.Execute(ctx, rep.report); err != nil {
+	if err := s.Execute(ctx, rep.Report); err != nil {
 		return err
 	}
 	conn := s.Connection()
@@ -174,14 +169,14 @@ func setupRun(cmd *cobra.Command, f *factory, opts *setupOptions) error {
 	}
 	if opts.JSON {
 		res := setupResult{Connection: conn.Name, Tenant: conn.Tenant, App: conn.App, Plan: plan.Items, Warnings: plan.Warnings,
-			Steps: rep.lines, Handoff: handoff, Secret: steps.ActiveSecret(conn)}
+			Steps: rep.Steps, Handoff: handoff, Secret: steps.ActiveSecret(conn)}
 		for _, d := range plan.Duplicates {
 			res.Duplicates = append(res.Duplicates, store.App{ObjectID: d.ObjectID, AppID: d.AppID, DisplayName: d.DisplayName})
 		}
 		return f.writeJSON(res)
 	}
 	fmt.Fprintf(f.Out, "\nConnection %s is set up. Give the product these values:\n\n", conn.Name)
-	printHandoff(f.Out, handoff)
+	ui.WriteHandoff(f.Out, handoff)
 	if sec := steps.ActiveSecret(conn); sec != nil && !sec.End.IsZero() {
 		fmt.Fprintf(f.Out, "\nThe client secret ends %s (%d days): `entrawiz rotate` replaces it without an outage.\n",
 			sec.End.Format("2006-01-02"), steps.DaysLeft(f.now(), sec.End))
@@ -189,39 +184,16 @@ func setupRun(cmd *cobra.Command, f *factory, opts *setupOptions) error {
 	return nil
 }
 
-func confirm(f *factory, question string) bool {
-	fmt.Fprintf(f.ErrOut, "%s [y/N] ", question)
-	line, _ := bufio.NewReader(f.In).ReadString('\n')
-	line = strings.ToLower(strings.TrimSpace(line))
-	return line == "y" || line == "yes"
-}
-
-// deliver runs the admin's command with the secret on its stdin; the secret
-// never appears in its arguments or environment.
-func deliver(ctx context.Context, command, secret string) error {
-	shell, flag := "sh", "-c"
-	if runtime.GOOS == "windows" {
-		shell, flag = "cmd", "/C"
-	}
-	c := exec.CommandContext(ctx, shell, flag, command)
-	c.Stdin = strings.NewReader(secret)
-	out, err := c.CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("%s: %w: %s", command, err, strings.TrimSpace(strings.ReplaceAll(string(out), secret, "[secret]")))
-	}
-	return nil
-}
-
 // manualRun records a connection to an app registered by hand and tests it.
-func manualRun(ctx context.Context, f *factory, a *app.App, opts *setupOptions, profile *steps.Profile, rep *reporter) error {
+func manualRun(ctx context.Context, f *factory, a *app.App, opts *setupOptions, profile *steps.Profile, rep *ui.Lines) error {
 	if err := steps.ValidateGUID("--client-id", opts.ClientID); err != nil {
 		return usageError{err}
 	}
-	secret, err := readSecret(f, opts.SecretStdin)
+	secret, err := ui.ReadSecret(f.In, f.ErrOut, opts.SecretStdin || !f.IsTTY)
 	if err != nil {
-		return err
+		return usageError{err}
 	}
-	conn, res, err := a.Manual(ctx, opts.Tenant, profile, opts.ClientID, secret, rep.report)
+	conn, res, err := a.Manual(ctx, opts.Tenant, profile, opts.ClientID, secret, rep.Report)
 	if err != nil {
 		return err
 	}
@@ -230,20 +202,4 @@ func manualRun(ctx context.Context, f *factory, a *app.App, opts *setupOptions, 
 	}
 	fmt.Fprintf(f.Out, "Connection %s recorded: %s\n", conn.Name, res.Summary())
 	return nil
-}
-
-// readSecret reads the client secret from stdin, or asks for it without echo
-// on a terminal.
-func readSecret(f *factory, fromStdin bool) (string, error) {
-	if fromStdin || !f.IsTTY {
-		line, err := bufio.NewReader(f.In).ReadString('\n')
-		if err != nil && line == "" {
-			return "", usageError{fmt.Errorf("no client secret on stdin")}
-		}
-		return strings.TrimSpace(line), nil
-	}
-	fmt.Fprint(f.ErrOut, "Client secret (the Value, not the Secret ID): ")
-	b, err := term.ReadPassword(int(os.Stdin.Fd()))
-	fmt.Fprintln(f.ErrOut)
-	return strings.TrimSpace(string(b)), err
 }

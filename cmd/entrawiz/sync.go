@@ -1,11 +1,8 @@
 package main
 
 import (
-	"cmp"
-	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -13,6 +10,7 @@ import (
 	"github.com/entrawiz/entrawiz/app"
 	"github.com/entrawiz/entrawiz/steps"
 	"github.com/entrawiz/entrawiz/store"
+	"github.com/entrawiz/entrawiz/ui"
 )
 
 type syncOptions struct {
@@ -24,7 +22,7 @@ type syncOptions struct {
 	JSON             bool
 }
 
-func newSyncCmd(f *factory) *cobra.Command {
+func newSyncCmd(f *factory, runF func(*syncOptions) error) *cobra.Command {
 	opts := &syncOptions{}
 	cmd := &cobra.Command{
 		Use:   "sync",
@@ -44,6 +42,9 @@ naming the process that runs. A run that was stopped is resumed by the next one.
 		Example: "  entrawiz sync --dry-run\n  entrawiz sync --json\n  entrawiz sync --every 5m",
 		Args:    usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if runF != nil {
+				return runF(opts)
+			}
 			return f.jsonErrors(opts.JSON, syncRun(cmd, f, opts))
 		},
 	}
@@ -65,39 +66,6 @@ func syncRun(cmd *cobra.Command, f *factory, opts *syncOptions) error {
 	if err != nil {
 		return err
 	}
-	ctx := cmd.Context()
-	failures := 0
-	for {
-		err := syncOnce(ctx, f, a, opts)
-		var se *steps.SafetyError
-		if opts.Every == 0 || errors.As(err, &se) {
-			return err
-		}
-		// An interrupted schedule ends as interrupted even when its last
-		// run finished.
-		if ctx.Err() != nil {
-			return cmp.Or(err, ctx.Err())
-		}
-		wait := opts.Every
-		if err != nil {
-			failures++
-			printError(f.ErrOut, err)
-			wait = min(opts.Every<<min(failures, 6), time.Hour)
-		} else {
-			failures = 0
-		}
-		// ±10 % so that many machines do not call Graph in step.
-		wait += time.Duration((rand.Float64()*0.2 - 0.1) * float64(wait))
-		fmt.Fprintf(f.ErrOut, "next sync at %s\n", f.now().Add(wait).Format("15:04:05"))
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(wait):
-		}
-	}
-}
-
-func syncOnce(ctx context.Context, f *factory, a *app.App, opts *syncOptions) error {
 	var report func(steps.Event)
 	if !opts.JSON {
 		report = func(ev steps.Event) {
@@ -106,8 +74,25 @@ func syncOnce(ctx context.Context, f *factory, a *app.App, opts *syncOptions) er
 			}
 		}
 	}
-	conn, res, syncErr := a.Sync(ctx, opts.Connection, app.SyncRequest{DryRun: opts.DryRun, Full: opts.Full,
-		AllowMassDisable: opts.AllowMassDisable}, report)
+	req := app.SyncRequest{DryRun: opts.DryRun, Full: opts.Full, AllowMassDisable: opts.AllowMassDisable}
+	if opts.Every == 0 {
+		conn, res, err := a.Sync(cmd.Context(), opts.Connection, req, report)
+		return syncResult(f, opts, app.SyncRun{Conn: conn, Result: res, Err: err})
+	}
+	return a.SyncEvery(cmd.Context(), opts.Connection, req, opts.Every, report, func(run app.SyncRun) {
+		if err := syncResult(f, opts, run); err != nil && !run.Next.IsZero() {
+			printError(f.ErrOut, err)
+		}
+		if !run.Next.IsZero() {
+			fmt.Fprintf(f.ErrOut, "next sync at %s\n", run.Next.Local().Format("15:04:05"))
+		}
+	})
+}
+
+// syncResult writes one run's outcome: JSON (one object a run), or the
+// plan's counts and warnings; it returns the run's error.
+func syncResult(f *factory, opts *syncOptions, run app.SyncRun) error {
+	conn, res, syncErr := run.Conn, run.Result, run.Err
 	if res == nil && !isSafetyStop(syncErr) {
 		if opts.JSON && opts.Every != 0 {
 			// A schedule goes on: its failed run is one JSON line of its own.
@@ -124,7 +109,7 @@ func syncOnce(ctx context.Context, f *factory, a *app.App, opts *syncOptions) er
 		return f.writeResult(out, syncErr)
 	}
 	if errors.As(syncErr, &se) {
-		printChanges(f, se.Plan, "disable")
+		ui.WriteChanges(f.Out, se.Plan, "disable")
 		return syncErr
 	}
 	if syncErr != nil {
@@ -134,7 +119,7 @@ func syncOnce(ctx context.Context, f *factory, a *app.App, opts *syncOptions) er
 	verb := "synced"
 	if res.DryRun {
 		verb = "dry run (nothing written)"
-		printChanges(f, p, "")
+		ui.WriteChanges(f.Out, p, "")
 	}
 	fmt.Fprintf(f.Out, "%s: %s, %s run: %d created, %d updated, %d disabled, %d deleted, %d unchanged in %s\n", conn.Name, verb,
 		res.Kind, p.Created, p.Updated, p.Disabled, p.Deleted, p.Unchanged, res.Took.Round(time.Millisecond))
@@ -159,23 +144,12 @@ func connName(c *store.Connection) string {
 	return c.Name
 }
 
-func printChanges(f *factory, p *store.SyncPlan, only string) {
-	for _, c := range p.Changes {
-		if only == "" || c.Action == only {
-			fmt.Fprintf(f.Out, "  %-8s %s  %s (%s)\n", c.Action, c.ID, c.UserPrincipalName, c.DisplayName)
-		}
-	}
-	if p.Truncated {
-		fmt.Fprintln(f.Out, "  … (list shortened)")
-	}
-}
-
 type exportOptions struct {
 	Format     string
 	Connection string
 }
 
-func newExportCmd(f *factory) *cobra.Command {
+func newExportCmd(f *factory, runF func(*exportOptions) error) *cobra.Command {
 	opts := &exportOptions{}
 	cmd := &cobra.Command{
 		Use:     "export",
@@ -183,6 +157,9 @@ func newExportCmd(f *factory) *cobra.Command {
 		Example: "  entrawiz export --format csv > users.csv",
 		Args:    usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if runF != nil {
+				return runF(opts)
+			}
 			return exportRun(cmd, f, opts)
 		},
 	}
@@ -198,5 +175,5 @@ func exportRun(cmd *cobra.Command, f *factory, opts *exportOptions) error {
 	}
 	// The export guards its cells itself (CSV formula and control
 	// characters), and JSON escapes its own: the raw stream is written.
-	return a.Export(cmd.Context(), opts.Connection, opts.Format, rawWriter(f.Out))
+	return a.Export(cmd.Context(), opts.Connection, opts.Format, ui.RawWriter(f.Out))
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+
+	"github.com/entrawiz/entrawiz/ui"
 )
 
 type testOptions struct {
@@ -11,7 +13,7 @@ type testOptions struct {
 	JSON       bool
 }
 
-func newTestCmd(f *factory) *cobra.Command {
+func newTestCmd(f *factory, runF func(*testOptions) error) *cobra.Command {
 	opts := &testOptions{}
 	cmd := &cobra.Command{
 		Use:   "test",
@@ -22,6 +24,9 @@ each of them. No admin sign-in is needed and nothing is written to the tenant.`,
 		Example: "  entrawiz test\n  entrawiz test --connection contoso.onmicrosoft.com/directory-sync --json",
 		Args:    usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if runF != nil {
+				return runF(opts)
+			}
 			return f.jsonErrors(opts.JSON, testRun(cmd, f, opts))
 		},
 	}
@@ -35,7 +40,7 @@ func testRun(cmd *cobra.Command, f *factory, opts *testOptions) error {
 	if err != nil {
 		return err
 	}
-	conn, res, testErr := a.Test(cmd.Context(), opts.Connection, newReporter(f.ErrOut).report)
+	conn, res, testErr := a.Test(cmd.Context(), opts.Connection, ui.NewLines(f.ErrOut).Report)
 	if res == nil {
 		return testErr
 	}

@@ -1,4 +1,4 @@
-package main
+package ui
 
 import (
 	"fmt"
@@ -10,21 +10,24 @@ import (
 // output: text from the tenant (a display name with ESC or BEL, a bidi
 // override) is written as a visible escape instead of acting on the
 // terminal. Newlines and tabs pass; nothing else below space does. --json output
-// bypasses it (rawWriter): encoding/json escapes control characters itself.
+// bypasses it (RawWriter): encoding/json escapes control characters itself.
 type printableWriter struct {
 	w    io.Writer
 	tail []byte // an incomplete UTF-8 sequence held for the next write
 }
 
-func newPrintableWriter(w io.Writer) io.Writer {
+// PrintableWriter wraps w so that text from the tenant cannot act on the
+// terminal; wrapping twice is wrapping once.
+func PrintableWriter(w io.Writer) io.Writer {
 	if _, ok := w.(*printableWriter); ok {
 		return w
 	}
 	return &printableWriter{w: w}
 }
 
-// rawWriter is the writer under a printableWriter, for JSON.
-func rawWriter(w io.Writer) io.Writer {
+// RawWriter is the writer under a PrintableWriter, for JSON and for the
+// full-screen wizard, which escapes what it draws itself.
+func RawWriter(w io.Writer) io.Writer {
 	if p, ok := w.(*printableWriter); ok {
 		return p.w
 	}
