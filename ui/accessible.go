@@ -46,7 +46,28 @@ func runAccessible(ctx context.Context, b Backend, opts Options) error {
 // errNoInput is the keyboard closing (EOF) part way through.
 var errNoInput = fmt.Errorf("the input ended before the wizard finished: %w", context.Canceled)
 
-func (a *accessible) printf(format string, args ...any) { fmt.Fprintf(a.out, format, args...) }
+// printf prints a line or part of one. Any of its string, error or
+// Stringer arguments may be the tenant's text, so each is shown through
+// steps.Printable; a block, the wizard's own text of several lines, is
+// printed as it is.
+func (a *accessible) printf(format string, args ...any) {
+	for i, v := range args {
+		switch v := v.(type) {
+		case block:
+			args[i] = string(v)
+		case string:
+			args[i] = steps.Printable(v)
+		case error:
+			args[i] = steps.Printable(v.Error())
+		case fmt.Stringer:
+			args[i] = steps.Printable(v.String())
+		}
+	}
+	fmt.Fprintf(a.out, format, args...)
+}
+
+// block is the wizard's own text of several lines, for printf.
+type block string
 
 func (a *accessible) form(fields ...huh.Field) error {
 	err := huh.NewForm(huh.NewGroup(fields...)).WithAccessible(true).WithTheme(huh.ThemeFunc(plainTheme)).
@@ -64,15 +85,15 @@ func (a *accessible) choose(title string, options ...string) (int, error) {
 	choice := 0
 	opts := make([]huh.Option[int], len(options))
 	for i, o := range options {
-		opts[i] = huh.NewOption(o, i)
+		opts[i] = huh.NewOption(steps.Printable(o), i) // a connection's or a profile's name
 	}
-	err := a.form(huh.NewSelect[int]().Title(title).Options(opts...).Value(&choice))
+	err := a.form(huh.NewSelect[int]().Title(steps.Printable(title)).Options(opts...).Value(&choice))
 	return choice, err
 }
 
 func (a *accessible) confirm(title string) (bool, error) {
 	yes := false
-	err := a.form(huh.NewConfirm().Title(title).Value(&yes))
+	err := a.form(huh.NewConfirm().Title(steps.Printable(title)).Value(&yes))
 	return yes, err
 }
 
@@ -221,7 +242,7 @@ func (a *accessible) setup() error {
 	names := make([]string, len(profiles))
 	for i, p := range profiles {
 		names[i] = p.Name
-		a.printf("%d. %s\n\n", i+1, ansi.Strip(profileDetails(st, p, 100, secretsPlace(a.b.Simulated()))))
+		a.printf("%d. %s\n\n", i+1, block(ansi.Strip(profileDetails(st, p, 100, secretsPlace(a.b.Simulated())))))
 	}
 	choice, err := a.choose("Which profile?", names...)
 	if err != nil {
@@ -430,7 +451,7 @@ func (a *accessible) onFailure(title string, err error) (string, error) {
 func (a *accessible) manual(p *steps.Profile, tenant string) error {
 	m := newManual(&common{styles: newStyles(true), keys: newKeyMap(), now: a.now}, p, newRail(), false)
 	m.w = 100
-	a.printf("\nDo it by hand in the Microsoft Entra admin center.\n%s\n\n", ansi.Strip(m.instructions()))
+	a.printf("\nDo it by hand in the Microsoft Entra admin center.\n%s\n\n", block(ansi.Strip(m.instructions())))
 	for {
 		var clientID, secret string
 		secretField := huh.NewInput().Title("Client secret Value (not the Secret ID):").Value(&secret).Validate(steps.ValidateSecretValue)

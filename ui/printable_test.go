@@ -156,3 +156,34 @@ func TestStepScreensShowHostileTextEscaped(t *testing.T) {
 	si.blocked(ge)
 	checkFrame(t, "sign-in blocked", si.View(), 3)
 }
+
+func TestAccessibleModeShowsHostileTextEscaped(t *testing.T) {
+	f := newFake(t)
+	f.tenant, f.silent = "contoso.com", true
+	f.plan = testPlan()
+	f.plan.Tenant.DisplayName = evil
+	f.plan.Items = append(f.plan.Items, steps.PlanItem{Action: "update", Object: evil, Detail: evil})
+	f.plan.Warnings = append(f.plan.Warnings, evil)
+	f.execErrs = []error{&graphapi.Error{Kind: graphapi.KindForbidden, Code: evil, Message: evil, Remedy: evil}}
+	out, err := runLines(t, f, "1", "y", "3") // directory-sync, apply, quit on the failure
+	if err == nil {
+		t.Fatalf("the run did not fail:\n%s", out)
+	}
+	// The plan (tenant, item, detail, warning), the step's failure event,
+	// and the failure (message, code, remedy).
+	checkFrame(t, "accessible setup", out, 8)
+
+	f = newFake(t)
+	f.conns = testConnections(testNow)
+	f.conns[0].Name = "contoso/" + evil
+	f.conns[0].Tenant.DisplayName = evil
+	raw, _ := json.Marshal([]steps.PickedGroup{{ID: "g1", DisplayName: evil}})
+	f.conns[0].State = map[string]json.RawMessage{"groups": raw}
+	out, err = runLines(t, f, "1", "1", "7") // test the first connection, then quit
+	if err != nil {
+		t.Fatalf("Run: %v\n%s", err, out)
+	}
+	// The name on the dashboard, in the menu and in "Testing"; the tenant;
+	// the picked group.
+	checkFrame(t, "accessible dashboard", out, 5)
+}
