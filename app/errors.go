@@ -29,6 +29,7 @@ func Describe(err error) ErrorInfo {
 		ie  *InputError
 		se  *steps.SafetyError
 		ce  *store.CorruptError
+		cde *store.CorruptDirectoryError
 		nke *store.NoKeyringError
 	)
 	switch {
@@ -43,6 +44,9 @@ func Describe(err error) ErrorInfo {
 		info.Kind, info.Code, info.Remedy = "local", "LocalPrecondition", le.Remedy
 	case errors.As(err, &ce):
 		info.Kind, info.Code, info.Remedy = "local", "CorruptConfig", "Move the file aside to start afresh, or fix it."
+	case errors.As(err, &cde):
+		info.Kind, info.Code, info.Remedy = "local", "CorruptDirectory",
+			"Move the directory database aside (with its -wal and -shm files); the next sync rebuilds it with a full run."
 	case errors.As(err, &ie):
 		info.Kind, info.Code = "usage", "BadInput"
 	case errors.Is(err, ErrConnectionRemoved):

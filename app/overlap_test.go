@@ -300,9 +300,10 @@ func TestInterruptedSetupRerunUnderReplication(t *testing.T) {
 	}
 }
 
-// TestOneSyncAtATime is D3: a second sync, or a preview, while a sync runs
-// is refused at once; the running one finishes and the directory holds the
-// group's users.
+// TestOneSyncAtATime is D3: a second sync while a sync runs is refused at
+// once, naming it; a preview beside it plans from what is stored and
+// leaves the running sync's stage alone; the running sync finishes and a
+// preview afterwards finds nothing left to do.
 func TestOneSyncAtATime(t *testing.T) {
 	w := newWorld(t, 200, 3, sim.Faults{})
 	ctx := context.Background()
@@ -318,12 +319,18 @@ func TestOneSyncAtATime(t *testing.T) {
 		done <- err
 	}()
 	<-g.reached
-	for _, req := range []SyncRequest{{}, {DryRun: true}} {
-		_, _, err := w.app(nil).Sync(ctx, name, req, nil)
-		var busy *BusyError
-		if !errors.As(err, &busy) || busy.Holder == nil {
-			t.Fatalf("sync %+v while another runs: %v, want a BusyError naming it", req, err)
-		}
+	_, _, err := w.app(nil).Sync(ctx, name, SyncRequest{}, nil)
+	var busy *BusyError
+	if !errors.As(err, &busy) || busy.Holder == nil {
+		t.Fatalf("a sync while another runs: %v, want a BusyError naming it", err)
+	}
+	_, preview, err := w.app(nil).Sync(ctx, name, SyncRequest{DryRun: true}, nil)
+	if err != nil {
+		t.Fatalf("a preview beside a running sync: %v", err)
+	}
+	users := preview.Plan.Created
+	if users < 200 {
+		t.Fatalf("the preview plans %d creates, want every user of All Users", users)
 	}
 	close(g.open)
 	if err := <-done; err != nil {
@@ -333,7 +340,7 @@ func TestOneSyncAtATime(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p := res.Plan; p.Created+p.Updated+p.Disabled+p.Deleted != 0 {
-		t.Fatalf("after the sync, a preview still finds changes: %+v", p)
+	if p := res.Plan; p.Created+p.Updated+p.Disabled+p.Deleted != 0 || p.ActiveBefore < 200 {
+		t.Fatalf("after the sync, a preview finds changes: %+v (want the users stored)", p)
 	}
 }

@@ -116,8 +116,8 @@ type SyncRequest struct {
 
 // Sync runs one sync of the connection's picked groups into its directory
 // database and records it on the connection (a preview is not recorded).
-// One sync of a connection runs at a time, a preview included: another is
-// refused at once with who holds it.
+// One sync of a connection runs at a time: another is refused at once with
+// who holds it. A preview runs beside a sync and never touches its stage.
 func (a *App) Sync(ctx context.Context, name string, req SyncRequest, report func(steps.Event)) (*store.Connection, *steps.SyncResult, error) {
 	conn, p, save, err := a.open(name)
 	if err != nil {
@@ -127,11 +127,15 @@ func (a *App) Sync(ctx context.Context, name string, req SyncRequest, report fun
 	if len(groups) == 0 {
 		return conn, nil, inputErrorf("no groups are picked: run `entrawiz groups list` and `entrawiz groups pick ID...` first")
 	}
-	lock, err := tryLock(a.o.ConfigDir, "sync-"+conn.Name, "a sync of "+conn.Name, a.o.Command, a.now())
-	if err != nil {
-		return conn, nil, err
+	if !req.DryRun {
+		// A preview stages apart from real runs (store.DirDB.Preview) and
+		// writes only its own run record: it may run beside a sync.
+		lock, err := tryLock(a.o.ConfigDir, "sync-"+conn.Name, "a sync of "+conn.Name, a.o.Command, a.now())
+		if err != nil {
+			return conn, nil, err
+		}
+		defer lock.Release()
 	}
-	defer lock.Release()
 	g, err := a.appGraph(conn)
 	if err != nil {
 		return conn, nil, err
