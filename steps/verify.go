@@ -127,7 +127,12 @@ func verify(ctx context.Context, r *Run, want []string, w verifyWait) (*TestResu
 			Remedy: "Grant admin consent for these application permissions again: run `entrawiz setup` (it grants what is missing), or use the app's API permissions page."}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("app-only sign-in: %w", err)
+		// graphapi names the app-only sign-in itself; saying it again
+		// made "app-only sign-in: app-only sign-in: …".
+		if e := graphapi.Classify(err); e == nil || e.Op != "app-only sign-in" {
+			err = fmt.Errorf("app-only sign-in: %w", err)
+		}
+		return nil, err
 	}
 	res := &TestResult{At: r.Env.now(), AppID: r.Conn.App.AppID, Roles: tok.Roles}
 	if r.Conn.Tenant.ID == "" {
