@@ -102,6 +102,9 @@ func inputErrorf(format string, args ...any) error {
 // this run was using it; this run's changes were not saved over that.
 var ErrConnectionRemoved = errors.New("the connection was removed by another entrawiz run (reset) while this one ran; nothing was saved")
 
+// ErrNoConnection means nothing is set up yet in this config directory.
+var ErrNoConnection = errors.New("no connection is set up yet: run `entrawiz setup` first")
+
 // Connections are the saved connections.
 func (a *App) Connections() ([]store.Connection, error) {
 	cfg, err := store.LoadConfig(a.o.ConfigDir)
@@ -130,7 +133,7 @@ func pickConnection(c *store.Config, name string) (*store.Connection, error) {
 	}
 	switch len(c.Connections) {
 	case 0:
-		return nil, errors.New("no connection is set up yet: run `entrawiz setup` first")
+		return nil, ErrNoConnection
 	case 1:
 		return cloneConnection(&c.Connections[0]), nil
 	}

@@ -49,6 +49,9 @@ func Describe(err error) ErrorInfo {
 			"Move the directory database aside (with its -wal and -shm files); the next sync rebuilds it with a full run."
 	case errors.As(err, &ie):
 		info.Kind, info.Code = "usage", "BadInput"
+	case errors.Is(err, ErrNoConnection):
+		info.Kind, info.Code, info.Remedy = "not set up", "NoConnection",
+			"Run `entrawiz setup` first (or give --config-dir where the connection was set up)."
 	case errors.Is(err, ErrConnectionRemoved):
 		info.Kind, info.Code = "conflict", "ConnectionRemoved"
 	default:
