@@ -2,7 +2,6 @@ package ui
 
 import (
 	"fmt"
-	"math"
 	"strings"
 	"time"
 
@@ -11,12 +10,10 @@ import (
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/entrawiz/entrawiz/app"
 	"github.com/entrawiz/entrawiz/steps"
 	"github.com/entrawiz/entrawiz/store"
 )
-
-// expiryWarning is how close to expiry a secret is shown in red.
-const expiryWarning = 30 * 24 * time.Hour
 
 // dashboard is where a re-run opens: every saved connection with its app,
 // secret expiry, last test and warnings, and the actions on them.
@@ -184,11 +181,11 @@ type fact struct {
 // tenant, secret expiry, last test (result: this session's, if any), and
 // the warnings that follow from them.
 func connectionFacts(c store.Connection, now time.Time, result string) (facts []fact, warnings []string) {
-	app := c.App.DisplayName
-	if app == "" {
-		app = c.Profile
+	appName := c.App.DisplayName
+	if appName == "" {
+		appName = c.Profile
 	}
-	facts = append(facts, fact{label: "App", value: fmt.Sprintf("%s · %s", app, orNone(c.App.AppID))})
+	facts = append(facts, fact{label: "App", value: fmt.Sprintf("%s · %s", appName, orNone(c.App.AppID))})
 	tenant := c.Tenant.DisplayName
 	if c.Tenant.PrimaryDomain != "" {
 		tenant += " · " + c.Tenant.PrimaryDomain
@@ -196,23 +193,23 @@ func connectionFacts(c store.Connection, now time.Time, result string) (facts []
 	if tenant = strings.TrimPrefix(tenant, " · "); tenant != "" {
 		facts = append(facts, fact{label: "Tenant", value: tenant})
 	}
-	switch s := steps.ActiveSecret(&c); {
+	// Days left are counted where status counts them, so every surface
+	// shows the same number.
+	switch s := app.DescribeConnection(&c, now).Secret; {
 	case s == nil:
 		facts = append(facts, fact{label: "Secret", value: "none stored", warn: true})
 		warnings = append(warnings, "no client secret is stored for this connection")
-	case s.End.IsZero():
+	case s.State == "unknown":
 		facts = append(facts, fact{label: "Secret", value: "entered by hand; expiry unknown"})
 	default:
-		left := s.End.Sub(now)
-		days := int(math.Ceil(left.Hours() / 24))
-		f := fact{label: "Secret", value: fmt.Sprintf("expires %s — %d days left", s.End.Format("2006-01-02"), days)}
-		switch {
-		case left <= 0:
-			f.value, f.alert = fmt.Sprintf("EXPIRED on %s", s.End.Format("2006-01-02")), true
+		f := fact{label: "Secret", value: fmt.Sprintf("expires %s — %d days left", s.Expires.Format("2006-01-02"), s.DaysLeft)}
+		switch s.State {
+		case "expired":
+			f.value, f.alert = fmt.Sprintf("EXPIRED on %s", s.Expires.Format("2006-01-02")), true
 			warnings = append(warnings, "the client secret has expired: the product cannot sign in")
-		case left < expiryWarning:
+		case "expiring":
 			f.alert = true
-			warnings = append(warnings, fmt.Sprintf("the client secret expires in %d days", days))
+			warnings = append(warnings, fmt.Sprintf("the client secret expires in %d days", s.DaysLeft))
 		}
 		facts = append(facts, f)
 	}
@@ -278,7 +275,7 @@ func (d *dashboard) card(i int, c store.Connection) string {
 	for _, w := range warnings {
 		b.WriteString("  " + st.Warn.Render(ansi.Truncate("! "+steps.Printable(w), max(d.w-2, 10), "…")) + "\n")
 	}
-	if s := steps.ActiveSecret(&c); s != nil && !s.End.IsZero() && s.End.Sub(d.c.now()) < expiryWarning {
+	if s := app.DescribeConnection(&c, d.c.now()).Secret; s != nil && (s.State == "expiring" || s.State == "expired") {
 		// The one action that fixes it.
 		b.WriteString("  " + st.Key.Render("r") + ansi.Truncate(" rotates the secret: a new one, the old kept until you finish", max(d.w-3, 10), "…") + "\n")
 	}
