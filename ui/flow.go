@@ -421,12 +421,12 @@ func (m *model) startExecute() tea.Cmd {
 	ctx, gen := m.begin(opExecute)
 	ch := m.newEvents()
 	setup := m.setup
-	run := func(ctx context.Context, report func(steps.Event)) (string, *steps.TestResult, error) {
+	run := func(ctx context.Context, report func(steps.Event)) tea.Msg {
 		err := setup.Execute(ctx, report)
-		return setup.Connection(), nil, err
+		return doneMsg{gen: gen, op: opExecute, err: err, name: setup.Connection()}
 	}
 	return tea.Batch(m.show(newRunning(m.c, m.rail, m.title(), false)),
-		streamCmd(ctx, ch, gen, opExecute, "", run), listenCmd(ch), m.spinner.Tick)
+		streamCmd(ctx, ch, gen, run), listenCmd(ch), m.spinner.Tick)
 }
 
 func (m *model) startManual(clientID, secret string) tea.Cmd {
@@ -442,21 +442,21 @@ func (m *model) startManual(clientID, secret string) tea.Cmd {
 	ctx, gen := m.begin(opManual)
 	ch := m.newEvents()
 	b, tenant, p := m.b, m.tenant, m.profile
-	run := func(ctx context.Context, report func(steps.Event)) (string, *steps.TestResult, error) {
+	run := func(ctx context.Context, report func(steps.Event)) tea.Msg {
 		name, err := b.Manual(ctx, tenant, p, clientID, secret, report)
-		return name, nil, err
+		return doneMsg{gen: gen, op: opManual, err: err, name: name}
 	}
 	return tea.Batch(m.show(newRunning(m.c, m.rail, "Checking the values you entered", true)),
-		streamCmd(ctx, ch, gen, opManual, "", run), listenCmd(ch), m.spinner.Tick)
+		streamCmd(ctx, ch, gen, run), listenCmd(ch), m.spinner.Tick)
 }
 
 func (m *model) startTest(name string) tea.Cmd {
 	ctx, gen := m.begin(opTest)
 	ch := m.newEvents()
 	b := m.b
-	run := func(ctx context.Context, report func(steps.Event)) (string, *steps.TestResult, error) {
+	run := func(ctx context.Context, report func(steps.Event)) tea.Msg {
 		res, err := b.Test(ctx, name, report)
-		return name, res, err
+		return doneMsg{gen: gen, op: opTest, err: err, test: res, name: name}
 	}
 	var show tea.Cmd
 	d, ok := m.screen.(*dashboard)
@@ -465,7 +465,7 @@ func (m *model) startTest(name string) tea.Cmd {
 		d = m.screen.(*dashboard)
 	}
 	d.testing(name)
-	return tea.Batch(show, streamCmd(ctx, ch, gen, opTest, name, run), listenCmd(ch), m.spinner.Tick)
+	return tea.Batch(show, streamCmd(ctx, ch, gen, run), listenCmd(ch), m.spinner.Tick)
 }
 
 // title names the setup in hand for the running screen.

@@ -162,13 +162,12 @@ func resetCmd(ctx context.Context, gen int, b Backend, name string) tea.Cmd {
 	}
 }
 
-// streamCmd runs a reporting operation (Execute, Manual, Test): each event,
-// then the doneMsg, goes on ch, which is closed at the end. listenCmd
-// delivers them one at a time, the shape of Bubble Tea's realtime example.
-// Sending gives up when ctx ends, so an abandoned run never blocks. run
-// returns the connection it ran on when it names it.
-func streamCmd(ctx context.Context, ch chan<- tea.Msg, gen int, o op, name string,
-	run func(ctx context.Context, report func(steps.Event)) (string, *steps.TestResult, error)) tea.Cmd {
+// streamCmd runs a reporting operation (a setup, a test, a rotation, a
+// sync): each event goes on ch, then the message run ends with, and ch is
+// closed. listenCmd delivers them one at a time, the shape of Bubble Tea's
+// realtime example. Sending gives up when ctx ends, so an abandoned run
+// never blocks.
+func streamCmd(ctx context.Context, ch chan<- tea.Msg, gen int, run func(ctx context.Context, report func(steps.Event)) tea.Msg) tea.Cmd {
 	return func() tea.Msg {
 		defer close(ch)
 		send := func(msg tea.Msg) {
@@ -177,11 +176,7 @@ func streamCmd(ctx context.Context, ch chan<- tea.Msg, gen int, o op, name strin
 			case <-ctx.Done():
 			}
 		}
-		ran, res, err := run(ctx, func(ev steps.Event) { send(eventMsg{gen: gen, ev: ev}) })
-		if ran != "" {
-			name = ran
-		}
-		send(doneMsg{gen: gen, op: o, err: err, test: res, name: name})
+		send(run(ctx, func(ev steps.Event) { send(eventMsg{gen: gen, ev: ev}) }))
 		return nil
 	}
 }

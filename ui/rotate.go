@@ -20,23 +20,6 @@ type rotateDoneMsg struct {
 	err  error
 }
 
-// rotateCmd runs a rotation: each event goes on ch, then the rotateDoneMsg,
-// and ch is closed, as streamCmd does for the other reporting operations.
-func rotateCmd(ctx context.Context, ch chan<- tea.Msg, gen int, b Backend, name string) tea.Cmd {
-	return func() tea.Msg {
-		defer close(ch)
-		send := func(msg tea.Msg) {
-			select {
-			case ch <- msg:
-			case <-ctx.Done():
-			}
-		}
-		res, err := b.Rotate(ctx, name, func(ev steps.Event) { send(eventMsg{gen: gen, ev: ev}) })
-		send(rotateDoneMsg{gen: gen, name: name, res: res, err: err})
-		return nil
-	}
-}
-
 // startRotate rotates the named connection's secret from the dashboard.
 func (m *model) startRotate(name string) tea.Cmd {
 	ctx, gen := m.begin(opRotate)
@@ -48,7 +31,12 @@ func (m *model) startRotate(name string) tea.Cmd {
 		d = m.screen.(*dashboard)
 	}
 	d.rotating(name)
-	return tea.Batch(show, rotateCmd(ctx, ch, gen, m.b, name), listenCmd(ch), m.spinner.Tick)
+	b := m.b
+	run := func(ctx context.Context, report func(steps.Event)) tea.Msg {
+		res, err := b.Rotate(ctx, name, report)
+		return rotateDoneMsg{gen: gen, name: name, res: res, err: err}
+	}
+	return tea.Batch(show, streamCmd(ctx, ch, gen, run), listenCmd(ch), m.spinner.Tick)
 }
 
 // rotated shows a rotation's result on the dashboard, or its failure.

@@ -39,21 +39,12 @@ type (
 	}
 )
 
-// syncCmd runs a sync: each event goes on ch, then the syncDoneMsg, and ch
-// is closed, as streamCmd does for the other reporting operations.
+// syncCmd runs a sync on the stream the screen listens to.
 func syncCmd(ctx context.Context, ch chan<- tea.Msg, gen int, b Backend, name string, req SyncRequest) tea.Cmd {
-	return func() tea.Msg {
-		defer close(ch)
-		send := func(msg tea.Msg) {
-			select {
-			case ch <- msg:
-			case <-ctx.Done():
-			}
-		}
-		res, err := b.Sync(ctx, name, req, func(ev steps.Event) { send(eventMsg{gen: gen, ev: ev}) })
-		send(syncDoneMsg{gen: gen, req: req, res: res, err: err})
-		return nil
-	}
+	return streamCmd(ctx, ch, gen, func(ctx context.Context, report func(steps.Event)) tea.Msg {
+		res, err := b.Sync(ctx, name, req, report)
+		return syncDoneMsg{gen: gen, req: req, res: res, err: err}
+	})
 }
 
 func syncRunsCmd(ctx context.Context, b Backend, name string) tea.Cmd {
