@@ -25,47 +25,6 @@ func ConnectionDirectory(configDir, connection string) string {
 	return filepath.Join(configDir, "directories", url.PathEscape(connection))
 }
 
-// LegacyGroupSet is the group set of the last run applied to the directory
-// database an earlier version kept for all connections in the config
-// directory itself; "" when there is none, or none was applied.
-func LegacyGroupSet(configDir string) (string, error) {
-	if _, err := os.Stat(DirectoryPath(configDir)); err != nil {
-		return "", nil
-	}
-	db, err := OpenDirectory(configDir)
-	if err != nil {
-		return "", err
-	}
-	defer db.Close()
-	cur, err := db.Cursor(context.Background())
-	return cur.GroupSet, err
-}
-
-// AdoptLegacyDirectory moves the directory database an earlier version
-// kept in the config directory itself to connDir, when connDir has none
-// yet. The caller has decided it is this connection's.
-func AdoptLegacyDirectory(configDir, connDir string) error {
-	legacy := DirectoryPath(configDir)
-	if _, err := os.Stat(legacy); err != nil {
-		return nil
-	}
-	if _, err := os.Stat(DirectoryPath(connDir)); err == nil {
-		return nil
-	}
-	if err := os.MkdirAll(connDir, 0o700); err != nil {
-		return fmt.Errorf("move the directory database: %w", err)
-	}
-	// The WAL first: a database moved without its WAL would lose the
-	// last commits.
-	for _, suffix := range []string{"-wal", "-shm", ""} {
-		err := os.Rename(legacy+suffix, DirectoryPath(connDir)+suffix)
-		if err != nil && !errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("move the directory database: %w", err)
-		}
-	}
-	return nil
-}
-
 // DirDB is the local directory database the sync engine writes: the users
 // of the picked groups, their memberships, the runs, and the delta links.
 // Every change of a run goes through a run-scoped staging area first, so a
@@ -218,10 +177,6 @@ func OpenDirectory(dir string) (*DirDB, error) {
 		db.Close()
 		return nil, d.checked(fmt.Errorf("open directory database %s: %w", path, err))
 	}
-	if err := migrate(db); err != nil {
-		db.Close()
-		return nil, d.checked(fmt.Errorf("open directory database %s: %w", path, err))
-	}
 	return d, nil
 }
 
@@ -231,36 +186,6 @@ func dsn(path, tempStore string) string {
 	// The path is a URI's: a % or ? in it must be escaped.
 	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)" +
 		"&_pragma=foreign_keys(0)&_pragma=temp_store(" + tempStore + ")&_pragma=cache_size(-16384)"
-}
-
-// migrate brings a database made by an earlier version up to the schema.
-// An earlier version staged a full run's users where this one does not
-// look for them, so a run it left unfinished is dropped (the next run
-// starts afresh) rather than resumed without its pages.
-func migrate(db *sql.DB) error {
-	var n int
-	if err := db.QueryRow(`SELECT count(*) FROM pragma_table_info('users') WHERE name = 'plan'`).Scan(&n); err != nil {
-		return err
-	}
-	if n > 0 {
-		return nil
-	}
-	tx, err := db.Begin()
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	// Another process may have migrated meanwhile.
-	if _, err := tx.Exec(`ALTER TABLE users ADD COLUMN plan TEXT NOT NULL DEFAULT ''`); err != nil {
-		if strings.Contains(err.Error(), "duplicate column") {
-			return nil
-		}
-		return err
-	}
-	if err := clearStage(context.Background(), tx); err != nil {
-		return err
-	}
-	return tx.Commit()
 }
 
 // Close closes the database; a preview's staging area goes with it.
