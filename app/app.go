@@ -70,6 +70,9 @@ func New(o Options) (*App, error) {
 	return &App{o: o, cloud: cloud}, nil
 }
 
+// Options are the options the App was made with.
+func (a *App) Options() Options { return a.o }
+
 // Cloud is the cloud the App signs in to and calls.
 func (a *App) Cloud() graphapi.Cloud { return a.cloud }
 

@@ -56,6 +56,40 @@ func (a *App) SearchGroups(ctx context.Context, name string, q graphapi.GroupQue
 	return g.SearchGroups(ctx, q)
 }
 
+// GroupLine is one group of a listing, with what a sync of it would read.
+type GroupLine struct {
+	ID          string `json:"id"`
+	DisplayName string `json:"displayName"`
+	Users       int64  `json:"users"` // at any depth of nesting: what a sync reads
+	Picked      bool   `json:"picked,omitempty"`
+}
+
+// ListGroups returns one page of the tenant's groups, each with its users
+// counted and whether the connection has it picked.
+func (a *App) ListGroups(ctx context.Context, name string, q graphapi.GroupQuery) (*graphapi.GroupPage, []GroupLine, error) {
+	conn, err := a.Connection(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	page, err := a.SearchGroups(ctx, conn.Name, q)
+	if err != nil {
+		return nil, nil, err
+	}
+	picked := map[string]bool{}
+	for _, id := range steps.PickedGroupIDs(conn) {
+		picked[id] = true
+	}
+	lines := []GroupLine{}
+	for _, grp := range page.Groups {
+		n, err := a.GroupUsers(ctx, conn.Name, grp.ID)
+		if err != nil {
+			return nil, nil, err
+		}
+		lines = append(lines, GroupLine{ID: grp.ID, DisplayName: grp.DisplayName, Users: n, Picked: picked[grp.ID]})
+	}
+	return page, lines, nil
+}
+
 // GroupUsers counts a group's users at any depth of nesting.
 func (a *App) GroupUsers(ctx context.Context, name, groupID string) (int64, error) {
 	conn, err := a.Connection(name)

@@ -1,14 +1,11 @@
 package main
 
 import (
-	"fmt"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/entrawiz/entrawiz/graphapi/sim"
-	"github.com/entrawiz/entrawiz/store"
+	"github.com/entrawiz/entrawiz/app"
 	"github.com/entrawiz/entrawiz/ui"
 )
 
@@ -49,36 +46,23 @@ A little latency and replication delay are injected so the waits are visible.`,
 	return cmd
 }
 
-// demoRun runs the wizard on a simulated tenant inside this process, with a
-// throwaway config directory and an in-memory keyring.
+// demoRun runs the wizard on a simulated tenant inside this process.
 func demoRun(cmd *cobra.Command, f *factory, opts *demoOptions) error {
 	files, err := loadProfileFiles(opts.Profiles)
 	if err != nil {
 		return err
 	}
-	dir, err := os.MkdirTemp("", "entrawiz-demo-")
+	base, err := f.app(cmd)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	srv, err := sim.Start(sim.Options{Seed: 1, Users: opts.Users, Groups: opts.Groups, TenantName: "contoso",
-		Approve: "auto", ApproveAfter: opts.ApproveAfter, CADir: dir,
-		Faults: sim.Faults{Latency: opts.Latency, ReplicationDelay: opts.Replication, ReferenceDelay: opts.Replication / 2}})
-	if err != nil {
-		return fmt.Errorf("start the simulated tenant: %w", err)
-	}
-	defer srv.Close()
-	info := srv.Info()
-	demo := *f
-	g := *f.Global
-	g.Cloud, g.LoginURL, g.GraphURL, g.CAFile, g.ConfigDir = "public", info.LoginURL, info.GraphURL, info.CAFile, dir
-	demo.Global = &g
-	keyring := store.NewMemKeyring()
-	demo.Secrets = func() store.Secrets { return keyring }
-	a, err := demo.app(cmd)
+	demo, err := app.StartDemo(app.DemoOptions{Users: opts.Users, Groups: opts.Groups, ApproveAfter: opts.ApproveAfter,
+		Latency: opts.Latency, Replication: opts.Replication}, base.Options())
 	if err != nil {
 		return err
 	}
-	backend := &ui.AppBackend{App: a, ProfileFiles: files, FixedTenant: info.TenantDomain, IsSimulated: true}
+	defer demo.Close()
+	g := f.Global
+	backend := &ui.AppBackend{App: demo.App, ProfileFiles: files, FixedTenant: demo.Tenant, IsSimulated: true}
 	return ui.Run(cmd.Context(), backend, ui.Options{In: f.In, Out: ui.RawWriter(f.ErrOut), NoColor: g.NoColor, Accessible: g.Accessible})
 }

@@ -7,7 +7,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/entrawiz/entrawiz/graphapi"
-	"github.com/entrawiz/entrawiz/steps"
 )
 
 // The groups commands run app-only with the connection's stored secret, as
@@ -65,13 +64,6 @@ with the client secret from the OS keyring.`,
 	return cmd
 }
 
-type groupLine struct {
-	ID          string `json:"id"`
-	DisplayName string `json:"displayName"`
-	Users       int64  `json:"users"` // at any depth of nesting: what a sync reads
-	Picked      bool   `json:"picked,omitempty"`
-}
-
 func groupsListRun(cmd *cobra.Command, f *factory, opts *groupsOptions) error {
 	if opts.Top < 1 || opts.Top > 999 {
 		return usageError{errors.New("--top must be between 1 and 999")}
@@ -80,26 +72,9 @@ func groupsListRun(cmd *cobra.Command, f *factory, opts *groupsOptions) error {
 	if err != nil {
 		return err
 	}
-	conn, err := a.Connection(opts.Connection)
+	page, lines, err := a.ListGroups(cmd.Context(), opts.Connection, graphapi.GroupQuery{Search: opts.Search, Top: opts.Top, NextLink: opts.Next})
 	if err != nil {
 		return err
-	}
-	ctx := cmd.Context()
-	page, err := a.SearchGroups(ctx, conn.Name, graphapi.GroupQuery{Search: opts.Search, Top: opts.Top, NextLink: opts.Next})
-	if err != nil {
-		return err
-	}
-	picked := map[string]bool{}
-	for _, id := range steps.PickedGroupIDs(conn) {
-		picked[id] = true
-	}
-	lines := []groupLine{}
-	for _, grp := range page.Groups {
-		n, err := a.GroupUsers(ctx, conn.Name, grp.ID)
-		if err != nil {
-			return err
-		}
-		lines = append(lines, groupLine{ID: grp.ID, DisplayName: grp.DisplayName, Users: n, Picked: picked[grp.ID]})
 	}
 	if opts.JSON {
 		return f.writeJSON(map[string]any{"groups": lines, "count": page.Count, "nextLink": page.NextLink})
