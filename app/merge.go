@@ -3,6 +3,7 @@ package app
 import (
 	"bytes"
 	"encoding/json"
+	"reflect"
 	"strings"
 
 	"github.com/entrawiz/entrawiz/store"
@@ -100,25 +101,16 @@ func mergeSecrets(base, mine, theirs []store.Secret) []store.Secret {
 	return out
 }
 
-// mergeState applies this run's changes of step state, step by step.
-func mergeState(base, mine, theirs map[string]json.RawMessage) map[string]json.RawMessage {
-	out := map[string]json.RawMessage{}
-	for k, v := range theirs {
-		out[k] = v
-	}
-	for k := range base {
-		if _, ok := mine[k]; !ok {
-			delete(out, k)
+// mergeState takes each kind of record this run changed (the test, the
+// sync summary, the picked groups, …) from mine, and every other from
+// theirs.
+func mergeState(base, mine, theirs store.State) store.State {
+	out := theirs
+	b, m, o := reflect.ValueOf(base), reflect.ValueOf(mine), reflect.ValueOf(&out).Elem()
+	for i := range o.NumField() {
+		if !sameJSON(b.Field(i).Interface(), m.Field(i).Interface()) {
+			o.Field(i).Set(m.Field(i))
 		}
-	}
-	for k, v := range mine {
-		if b, ok := base[k]; ok && bytes.Equal(b, v) {
-			continue
-		}
-		out[k] = v
-	}
-	if len(out) == 0 {
-		return nil
 	}
 	return out
 }

@@ -1,7 +1,6 @@
 package app
 
 import (
-	"encoding/json"
 	"testing"
 	"time"
 
@@ -12,24 +11,24 @@ func TestMergeConnection(t *testing.T) {
 	t0 := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
 	old := store.Secret{KeyID: "k-old", Status: "active", End: t0.AddDate(1, 0, 0)}
 	base := store.Connection{Name: "c", Secrets: []store.Secret{old},
-		State: map[string]json.RawMessage{"sync": json.RawMessage(`{"n":1}`), "test": json.RawMessage(`{"ok":true}`)}}
+		State: store.State{Sync: &store.SyncSummary{Created: 1}, Test: &store.TestResult{Passed: true}}}
 	retiring, next := old, store.Secret{KeyID: "k-new", Status: "active", End: t0.AddDate(2, 0, 0)}
 	retiring.Status = "retiring"
 
 	// A rotation wrote while this run (a sync) ran.
-	theirs := base
+	theirs := *cloneConnection(&base)
 	theirs.Secrets = []store.Secret{retiring, next}
-	theirs.State = map[string]json.RawMessage{"sync": base.State["sync"], "test": base.State["test"], "credentials": json.RawMessage(`[1]`)}
+	theirs.State.Credentials = []store.Credential{{KeyID: "k-new"}}
 	// This run changed only the sync summary.
 	mine := *cloneConnection(&base)
-	mine.State["sync"] = json.RawMessage(`{"n":2}`)
+	mine.State.Sync = &store.SyncSummary{Created: 2}
 
 	got := mergeConnection(cloneConnection(&base), &mine, &theirs)
 	if len(got.Secrets) != 2 || got.Secrets[0].Status != "retiring" || got.Secrets[1].KeyID != "k-new" {
 		t.Fatalf("secrets %+v: the rotation's were lost", got.Secrets)
 	}
-	if string(got.State["sync"]) != `{"n":2}` || string(got.State["credentials"]) != `[1]` || string(got.State["test"]) != `{"ok":true}` {
-		t.Fatalf("state %s", got.State)
+	if got.State.Sync.Created != 2 || len(got.State.Credentials) != 1 || !got.State.Test.Passed {
+		t.Fatalf("state %+v: a record was lost", got.State)
 	}
 
 	// This run removed a secret record that theirs still has, and added one.

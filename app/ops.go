@@ -43,7 +43,7 @@ func (a *App) Test(ctx context.Context, name string, report func(steps.Event)) (
 		res = &steps.TestResult{At: a.now(), AppID: conn.App.AppID}
 	}
 	if testErr != nil {
-		run.SetState("test", res)
+		conn.State.Test = res
 	}
 	if err := save(conn); err != nil && testErr == nil {
 		testErr = err

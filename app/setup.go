@@ -127,7 +127,7 @@ func (s *Setup) Execute(ctx context.Context, report func(steps.Event)) error {
 	}
 	run := &steps.Run{Env: s.a.env(s.sess.graph, s.sess.identity.TenantID, report, s.save), Profile: s.profile, Conn: s.conn,
 		Plan: s.plan, Deliver: s.Deliver}
-	run.SetState("profile", s.profile)
+	steps.RecordProfile(s.conn, s.profile)
 	return run.Execute(ctx, steps.Procedure())
 }
 

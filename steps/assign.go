@@ -6,18 +6,12 @@ import (
 	"strings"
 
 	"github.com/entrawiz/entrawiz/graphapi"
+	"github.com/entrawiz/entrawiz/store"
 )
 
 // defaultAccessRole is the app role ID that means "assigned, no specific
 // role", for apps that publish no roles.
 const defaultAccessRole = "00000000-0000-0000-0000-000000000000"
-
-// groupState is the group the profile made or found.
-type groupState struct {
-	ID          string `json:"id"`
-	DisplayName string `json:"displayName"`
-	Assigned    bool   `json:"assigned"`
-}
 
 // Assign sets "assignment required" on the enterprise app and creates the
 // profile's security group (kept if it exists), assigning it to the app
@@ -41,9 +35,9 @@ func checkAssign(ctx context.Context, r *Run) (bool, string, error) {
 	if sp.AppRoleAssignmentRequired != p.AssignmentRequired {
 		return false, "", nil
 	}
-	var gs groupState
 	if p.CreateGroup != nil {
-		if !r.State("group", &gs) || gs.ID == "" {
+		gs := r.group()
+		if gs.ID == "" {
 			return false, "", nil
 		}
 		if p.CreateGroup.Assign && !gs.Assigned {
@@ -86,32 +80,31 @@ func applyAssign(ctx context.Context, r *Run) (string, error) {
 		done = append(done, "assignment required")
 	}
 	if spec := p.CreateGroup; spec != nil {
-		var gs groupState
-		r.State("group", &gs)
+		gs := r.group()
 		if gs.ID == "" {
 			found, err := g.FindGroupByName(ctx, spec.DisplayName)
 			if err != nil {
 				return "", fmt.Errorf("look for group %q: %w", spec.DisplayName, err)
 			}
 			if found != nil {
-				gs = groupState{ID: found.ID, DisplayName: found.DisplayName}
+				gs = store.GroupRecord{ID: found.ID, DisplayName: found.DisplayName}
 				done = append(done, fmt.Sprintf("group %q found", found.DisplayName))
 			} else {
 				created, err := g.CreateSecurityGroup(ctx, spec.DisplayName, spec.Description)
 				if err != nil {
 					return "", fmt.Errorf("create group %q: %w", spec.DisplayName, err)
 				}
-				gs = groupState{ID: created.ID, DisplayName: created.DisplayName}
+				gs = store.GroupRecord{ID: created.ID, DisplayName: created.DisplayName}
 				done = append(done, fmt.Sprintf("group %q created", created.DisplayName))
 			}
-			r.SetState("group", gs)
+			r.Conn.State.Group = &gs
 			if err := r.save(); err != nil {
 				return "", err
 			}
 		}
 		if p.Sync != nil && p.Sync.Groups == "created" && len(PickedGroups(r.Conn)) == 0 {
 			// The profile syncs the group it makes: picked already.
-			r.SetState("groups", []PickedGroup{{ID: gs.ID, DisplayName: gs.DisplayName}})
+			r.Conn.State.Groups = []PickedGroup{{ID: gs.ID, DisplayName: gs.DisplayName}}
 			done = append(done, "its users will be synced")
 		}
 		if spec.Assign && !gs.Assigned {
@@ -126,7 +119,7 @@ func applyAssign(ctx context.Context, r *Run) (string, error) {
 				return "", fmt.Errorf("assign group %q to the app: %w", gs.DisplayName, err)
 			}
 			gs.Assigned = true
-			r.SetState("group", gs)
+			r.Conn.State.Group = &gs
 			done = append(done, "group assigned to the app")
 		}
 	}
@@ -134,8 +127,17 @@ func applyAssign(ctx context.Context, r *Run) (string, error) {
 }
 
 // CreatedGroupID is the ID of the group the profile created, if any.
-func CreatedGroupID(r *Run) string {
-	var gs groupState
-	r.State("group", &gs)
-	return gs.ID
+func CreatedGroupID(conn *store.Connection) string {
+	if g := conn.State.Group; g != nil {
+		return g.ID
+	}
+	return ""
+}
+
+// group is the group this connection's setup made, or a zero one.
+func (r *Run) group() store.GroupRecord {
+	if g := r.Conn.State.Group; g != nil {
+		return *g
+	}
+	return store.GroupRecord{}
 }

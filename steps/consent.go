@@ -7,13 +7,8 @@ import (
 	"strings"
 
 	"github.com/entrawiz/entrawiz/graphapi"
+	"github.com/entrawiz/entrawiz/store"
 )
-
-// consentState is what GrantConsent recorded.
-type consentState struct {
-	AppRoles []string `json:"appRoles,omitempty"`
-	Scopes   []string `json:"scopes,omitempty"`
-}
 
 // GrantConsent grants admin consent: each application permission as an app
 // role assignment on Microsoft Graph, the delegated ones as one grant for all
@@ -111,7 +106,7 @@ func applyConsent(ctx context.Context, r *Run) (string, error) {
 		}
 		granted = append(granted, scopes...)
 	}
-	r.SetState("grant-consent", consentState{AppRoles: r.Profile.ApplicationPermissions, Scopes: r.Profile.DelegatedPermissions})
+	r.Conn.State.Consent = &store.ConsentRecord{AppRoles: r.Profile.ApplicationPermissions, Scopes: r.Profile.DelegatedPermissions}
 	if len(granted) == 0 {
 		return "admin consent is granted", nil
 	}

@@ -47,7 +47,7 @@ func Handoff(secrets store.Secrets, conn *store.Connection, p *Profile, loginURL
 		case "authority":
 			v.Value = strings.TrimSuffix(loginURL, "/") + "/" + conn.Tenant.ID + "/v2.0"
 		case "groupId":
-			v.Value = CreatedGroupID(&Run{Conn: conn})
+			v.Value = CreatedGroupID(conn)
 		case "clientSecret":
 			v.Secret = true
 			if reveal {

@@ -73,7 +73,7 @@ func ManualConnection(ctx context.Context, env *Env, p *Profile, conn *store.Con
 	conn.Profile = p.Name
 	conn.App.AppID = strings.TrimSpace(clientID)
 	r := &Run{Env: env, Profile: p, Conn: conn, secret: strings.TrimSpace(secret), step: "test"}
-	r.SetState("profile", p)
+	RecordProfile(conn, p)
 	res, err := verify(ctx, r, p.ApplicationPermissions, manualVerifyWait(env.Backoff, conn, p))
 	if err != nil {
 		return res, err

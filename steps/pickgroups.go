@@ -13,10 +13,7 @@ import (
 )
 
 // PickedGroup is a group whose users are synced.
-type PickedGroup struct {
-	ID          string `json:"id"`
-	DisplayName string `json:"displayName"`
-}
+type PickedGroup = store.PickedGroup
 
 // GroupReader reads groups by ID. *graphapi.Client implements it.
 type GroupReader interface {
@@ -56,7 +53,7 @@ func PickGroups(ctx context.Context, g GroupReader, conn *store.Connection, p *P
 		}
 		out = append(out, PickedGroup{ID: grp.ID, DisplayName: grp.DisplayName})
 	}
-	setState(conn, "groups", out)
+	conn.State.Groups = out
 	return out, nil
 }
 
@@ -64,7 +61,7 @@ func PickGroups(ctx context.Context, g GroupReader, conn *store.Connection, p *P
 // it, or nil when it was not saved (connections made by early versions).
 func SavedProfile(conn *store.Connection) *Profile {
 	var p Profile
-	if raw, ok := conn.State["profile"]; ok && json.Unmarshal(raw, &p) == nil && p.Name != "" {
+	if raw := conn.State.Profile; raw != nil && json.Unmarshal(raw, &p) == nil && p.Name != "" {
 		return &p
 	}
 	return nil
@@ -72,11 +69,7 @@ func SavedProfile(conn *store.Connection) *Profile {
 
 // PickedGroups reads the connection's picked groups.
 func PickedGroups(conn *store.Connection) []PickedGroup {
-	var out []PickedGroup
-	if raw, ok := conn.State["groups"]; ok {
-		json.Unmarshal(raw, &out)
-	}
-	return out
+	return conn.State.Groups
 }
 
 // PickedGroupIDs is PickedGroups' IDs.
@@ -89,18 +82,7 @@ func PickedGroupIDs(conn *store.Connection) []string {
 }
 
 // SyncSummary is the last sync run of a connection, kept for `status`.
-type SyncSummary struct {
-	At        time.Time `json:"at"`
-	Kind      string    `json:"kind"`
-	DryRun    bool      `json:"dryRun,omitempty"`
-	Created   int       `json:"created"`
-	Updated   int       `json:"updated"`
-	Disabled  int       `json:"disabled"`
-	Deleted   int       `json:"deleted"`
-	Unchanged int       `json:"unchanged"`
-	Took      string    `json:"took"`
-	Error     string    `json:"error,omitempty"`
-}
+type SyncSummary = store.SyncSummary
 
 // RecordSync stores a run's summary on the connection.
 func RecordSync(conn *store.Connection, at time.Time, res *SyncResult, err error) {
@@ -114,25 +96,17 @@ func RecordSync(conn *store.Connection, at time.Time, res *SyncResult, err error
 	if err != nil {
 		s.Error = err.Error()
 	}
-	setState(conn, "sync", s)
+	conn.State.Sync = &s
 }
 
 // LastSync is the connection's last sync run, or nil.
 func LastSync(conn *store.Connection) *SyncSummary {
-	var s SyncSummary
-	if raw, ok := conn.State["sync"]; ok && json.Unmarshal(raw, &s) == nil {
-		return &s
-	}
-	return nil
+	return conn.State.Sync
 }
 
-func setState(conn *store.Connection, key string, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return
+// RecordProfile keeps the profile a connection is set up with on it.
+func RecordProfile(conn *store.Connection, p *Profile) {
+	if b, err := json.Marshal(p); err == nil {
+		conn.State.Profile = b
 	}
-	if conn.State == nil {
-		conn.State = map[string]json.RawMessage{}
-	}
-	conn.State[key] = b
 }

@@ -283,8 +283,7 @@ func planItems(now time.Time, p *Profile, conn *store.Connection, plan *Plan, se
 		if g.Assign {
 			detail += ", assigned to the app"
 		}
-		var gs groupState
-		if plan.Existing != nil && (&Run{Conn: conn}).State("group", &gs) && gs.ID != "" {
+		if gs := conn.State.Group; plan.Existing != nil && gs != nil && gs.ID != "" {
 			items = append(items, PlanItem{"keep", "Group \"" + gs.DisplayName + "\"", detail + " (made by an earlier run)"})
 		} else {
 			items = append(items, PlanItem{"create", "Group \"" + g.DisplayName + "\"", detail + " (kept if it exists)"})

@@ -39,18 +39,7 @@ type RotateOptions struct {
 }
 
 // Credential is one password credential of the app as entrawiz sees it.
-type Credential struct {
-	KeyID       string    `json:"keyId"`
-	DisplayName string    `json:"displayName,omitempty"`
-	Hint        string    `json:"hint,omitempty"`
-	Start       time.Time `json:"startDateTime"`
-	End         time.Time `json:"endDateTime"`
-	DaysLeft    int       `json:"daysLeft"`
-	State       string    `json:"state"`            // ok, expiring, expired
-	MadeBy      string    `json:"madeBy"`           // entrawiz, outside
-	Status      string    `json:"status,omitempty"` // entrawiz's: active, next, retiring
-	RemoveAfter time.Time `json:"removeAfter,omitempty"`
-}
+type Credential = store.Credential
 
 // Leftover is something a stopped rotation left behind.
 type Leftover struct {
@@ -165,7 +154,7 @@ func RotateSecret(ctx context.Context, r *Run, opts RotateOptions) (*RotateResul
 	}
 	if app != nil {
 		res.Credentials = r.credentials(app, res.Removed)
-		r.SetState("credentials", res.Credentials)
+		r.Conn.State.Credentials = res.Credentials
 		r.save()
 	}
 	return res, err
@@ -536,9 +525,5 @@ func (r *Run) credential(now time.Time, keyID, name, hint string, start, end tim
 // Credentials returns the app's password credentials as the last rotation
 // (or setup) read them, or nil.
 func Credentials(conn *store.Connection) []Credential {
-	var out []Credential
-	if !(&Run{Conn: conn}).State("credentials", &out) {
-		return nil
-	}
-	return out
+	return conn.State.Credentials
 }

@@ -2,7 +2,6 @@ package steps
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -144,24 +143,6 @@ func (r *Run) Wait(ctx context.Context, b graphapi.Backoff, fn func(ctx context.
 // Progress reports a line of progress within the current step.
 func (r *Run) Progress(msg string) {
 	r.Env.report(Event{Step: r.step, Kind: StepProgress, Message: msg})
-}
-
-// SetState records a step's result in the connection.
-func (r *Run) SetState(step string, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return
-	}
-	if r.Conn.State == nil {
-		r.Conn.State = map[string]json.RawMessage{}
-	}
-	r.Conn.State[step] = b
-}
-
-// State reads a step's recorded result; false if there is none.
-func (r *Run) State(step string, v any) bool {
-	b, ok := r.Conn.State[step]
-	return ok && json.Unmarshal(b, v) == nil
 }
 
 // Execute runs the steps in order, skipping those already done, saving the

@@ -5,29 +5,16 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/entrawiz/entrawiz/graphapi"
 	"github.com/entrawiz/entrawiz/store"
 )
 
-// TestResult is what the connection test found.
-type TestResult struct {
-	At     time.Time    `json:"at"`
-	AppID  string       `json:"appId"`
-	Roles  []string     `json:"roles"`
-	Reads  []ReadReport `json:"reads"`
-	Passed bool         `json:"passed"`
-}
+// TestResult is a connection test (recorded in the connection's state).
+type TestResult = store.TestResult
 
 // ReadReport is one permission's Graph read.
-type ReadReport struct {
-	Permission string `json:"permission"`
-	Path       string `json:"path,omitempty"`
-	Status     int    `json:"status,omitempty"`
-	Result     string `json:"result"` // ok, failed, role-only
-	Error      string `json:"error,omitempty"`
-}
+type ReadReport = store.ReadReport
 
 // readFor is the Graph read that proves each application permission works.
 // Permissions not listed are checked by the token's roles alone.
@@ -57,17 +44,6 @@ func TestConnection() Step {
 		}
 		return res.Summary(), nil
 	}}
-}
-
-// Summary is the one-line result.
-func (t *TestResult) Summary() string {
-	var reads int
-	for _, rd := range t.Reads {
-		if rd.Result == "ok" {
-			reads++
-		}
-	}
-	return fmt.Sprintf("app-only sign-in works; %d role(s) in the token, %d Graph read(s) succeeded", len(t.Roles), reads)
 }
 
 // Verify performs the connection test for a run (setup, rotation, or
@@ -191,16 +167,11 @@ func verify(ctx context.Context, r *Run, want []string, w verifyWait) (*TestResu
 	}
 	sort.Slice(res.Reads, func(i, j int) bool { return res.Reads[i].Permission < res.Reads[j].Permission })
 	res.Passed = true
-	r.SetState("test", res)
+	r.Conn.State.Test = res
 	return res, nil
 }
 
 // LastTest returns the last recorded connection test, if any.
 func LastTest(conn *store.Connection) *TestResult {
-	r := &Run{Conn: conn}
-	var t TestResult
-	if !r.State("test", &t) {
-		return nil
-	}
-	return &t
+	return conn.State.Test
 }

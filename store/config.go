@@ -35,9 +35,9 @@ type Connection struct {
 	Enabled  bool      `json:"enabled"`
 	Created  time.Time `json:"created"`
 	Updated  time.Time `json:"updated"`
-	// State holds each step's serialisable result, by step name, so a run
-	// can be resumed and re-runs can tell what is already done.
-	State map[string]json.RawMessage `json:"state,omitempty"`
+	// State is what each step recorded, so a run can be resumed and a
+	// re-run can tell what is already done.
+	State State `json:"state"`
 }
 
 // Tenant identifies the customer's directory.

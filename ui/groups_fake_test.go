@@ -2,7 +2,6 @@ package ui
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -94,10 +93,6 @@ func (f *fakeBackend) PickGroups(ctx context.Context, connection string, ids []s
 		}
 		out = append(out, steps.PickedGroup{ID: id, DisplayName: name})
 	}
-	raw, err := json.Marshal(out)
-	if err != nil {
-		return nil, err
-	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.gf.picked = ids
@@ -105,10 +100,7 @@ func (f *fakeBackend) PickGroups(ctx context.Context, connection string, ids []s
 	// shows the pick.
 	for i := range f.conns {
 		if c := &f.conns[i]; c.Name == connection {
-			if c.State == nil {
-				c.State = map[string]json.RawMessage{}
-			}
-			c.State["groups"] = raw
+			c.State.Groups = out
 		}
 	}
 	return out, nil

@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
@@ -105,8 +104,7 @@ func TestPickerEscGoesBack(t *testing.T) {
 func TestDashboardShowsPickedGroupsAndLastSync(t *testing.T) {
 	f := newFake(t)
 	conns := testConnections(testNow)
-	raw, _ := json.Marshal([]steps.PickedGroup{{ID: "g1", DisplayName: "Sales EMEA"}, {ID: "g2", DisplayName: "Sales US"}})
-	conns[0].State = map[string]json.RawMessage{"groups": raw}
+	conns[0].State.Groups = []steps.PickedGroup{{ID: "g1", DisplayName: "Sales EMEA"}, {ID: "g2", DisplayName: "Sales US"}}
 	steps.RecordSync(&conns[0], testNow, &steps.SyncResult{Kind: "full", Plan: &store.SyncPlan{Created: 12, Unchanged: 3}}, nil)
 	f.conns = conns
 	d := newDriver(t, f, Options{Width: 120, Height: 40})

@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"encoding/json"
 	"regexp"
 	"strings"
 	"testing"
@@ -79,8 +78,7 @@ func TestDashboardShowsHostileTenantTextEscaped(t *testing.T) {
 	conns := testConnections(testNow)
 	conns[0].Tenant.DisplayName, conns[0].Tenant.PrimaryDomain = evil, evil
 	conns[0].App.DisplayName = evil
-	raw, _ := json.Marshal([]steps.PickedGroup{{ID: "g1", DisplayName: evil}})
-	conns[0].State = map[string]json.RawMessage{"groups": raw}
+	conns[0].State.Groups = []steps.PickedGroup{{ID: "g1", DisplayName: evil}}
 	steps.RecordSync(&conns[0], testNow, nil, &graphapi.Error{Kind: graphapi.KindForbidden, Message: evil})
 	f.conns = conns
 	d := newDriver(t, f, Options{Width: 160, Height: 40})
@@ -177,8 +175,7 @@ func TestAccessibleModeShowsHostileTextEscaped(t *testing.T) {
 	f.conns = testConnections(testNow)
 	f.conns[0].Name = "contoso/" + evil
 	f.conns[0].Tenant.DisplayName = evil
-	raw, _ := json.Marshal([]steps.PickedGroup{{ID: "g1", DisplayName: evil}})
-	f.conns[0].State = map[string]json.RawMessage{"groups": raw}
+	f.conns[0].State.Groups = []steps.PickedGroup{{ID: "g1", DisplayName: evil}}
 	out, err = runLines(t, f, "1", "1", "7") // test the first connection, then quit
 	if err != nil {
 		t.Fatalf("Run: %v\n%s", err, out)
