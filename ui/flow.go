@@ -458,12 +458,7 @@ func (m *model) startTest(name string) tea.Cmd {
 		res, err := b.Test(ctx, name, report)
 		return doneMsg{gen: gen, op: opTest, err: err, test: res, name: name}
 	}
-	var show tea.Cmd
-	d, ok := m.screen.(*dashboard)
-	if !ok {
-		show = m.dashboard(m.conns)
-		d = m.screen.(*dashboard)
-	}
+	show, d := m.onDashboardScreen()
 	d.testing(name)
 	return tea.Batch(show, streamCmd(ctx, ch, gen, run), listenCmd(ch), m.spinner.Tick)
 }
@@ -521,4 +516,14 @@ func (m *model) startSync(name string, req SyncRequest) tea.Cmd {
 	ch := m.newEvents()
 	s.begin(req, m.c.now())
 	return tea.Batch(syncCmd(ctx, ch, gen, m.b, name, req), listenCmd(ch), syncRunsCmd(m.ctx, m.b, name), m.spinner.Tick)
+}
+
+// onDashboardScreen shows the dashboard unless it is on screen already,
+// for an operation that reports on it.
+func (m *model) onDashboardScreen() (tea.Cmd, *dashboard) {
+	if d, ok := m.screen.(*dashboard); ok {
+		return nil, d
+	}
+	show := m.dashboard(m.conns)
+	return show, m.screen.(*dashboard)
 }

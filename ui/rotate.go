@@ -24,12 +24,7 @@ type rotateDoneMsg struct {
 func (m *model) startRotate(name string) tea.Cmd {
 	ctx, gen := m.begin(opRotate)
 	ch := m.newEvents()
-	var show tea.Cmd
-	d, ok := m.screen.(*dashboard)
-	if !ok {
-		show = m.dashboard(m.conns)
-		d = m.screen.(*dashboard)
-	}
+	show, d := m.onDashboardScreen()
 	d.rotating(name)
 	b := m.b
 	run := func(ctx context.Context, report func(steps.Event)) tea.Msg {

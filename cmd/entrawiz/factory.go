@@ -143,3 +143,23 @@ func loadProfileFiles(paths []string) ([]*steps.Profile, error) {
 func requireFlag(cmd *cobra.Command, flag string) error {
 	return usageError{fmt.Errorf("--%s is required when not running interactively\nRun '%s --help' for usage.", flag, cmd.CommandPath())}
 }
+
+// runE is a command's run: runF when a test gives one (to see the options
+// the flags made), else run, with a --json failure written in the one
+// error shape.
+func runE[O any](f *factory, opts *O, jsonOut *bool, runF func(*O) error, run func(*cobra.Command, *factory, *O) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		if runF != nil {
+			return runF(opts)
+		}
+		return f.jsonErrors(jsonOut != nil && *jsonOut, run(cmd, f, opts))
+	}
+}
+
+// connectionFlags are the flags of a command that acts on one connection.
+func connectionFlags(fl *pflag.FlagSet, connection *string, jsonOut *bool) {
+	fl.StringVar(connection, "connection", "", "the connection, as entrawiz status names it (when there are several)")
+	if jsonOut != nil {
+		fl.BoolVar(jsonOut, "json", false, "print the result as JSON on stdout")
+	}
+}

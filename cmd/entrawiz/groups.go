@@ -31,8 +31,7 @@ groups whose users — members at any depth of nesting — sync reads. Both run 
 with the client secret from the OS keyring.`,
 		Args: usageArgs(cobra.NoArgs),
 	}
-	cmd.PersistentFlags().StringVar(&opts.Connection, "connection", "", "the connection (when there are several)")
-	cmd.PersistentFlags().BoolVar(&opts.JSON, "json", false, "print the result as JSON on stdout")
+	connectionFlags(cmd.PersistentFlags(), &opts.Connection, &opts.JSON)
 	list := &cobra.Command{
 		Use:     "list",
 		Short:   "List groups, with their member counts",

@@ -35,7 +35,7 @@ enterprise app, consents and secrets.`,
 			return resetRun(cmd, f, opts)
 		},
 	}
-	cmd.Flags().StringVar(&opts.Connection, "connection", "", "the connection to forget (when there are several)")
+	connectionFlags(cmd.Flags(), &opts.Connection, nil)
 	cmd.Flags().BoolVar(&opts.DeleteApp, "delete-app", false, "also delete the app registration in Entra")
 	cmd.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "do it without asking (required when not interactive)")
 	return cmd

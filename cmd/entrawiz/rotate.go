@@ -49,16 +49,10 @@ Needs your admin sign-in (Application.ReadWrite.All), like setup.`,
   entrawiz rotate --finish
   entrawiz rotate --clean-up`,
 		Args: usageArgs(cobra.NoArgs),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if runF != nil {
-				return runF(opts)
-			}
-			return f.jsonErrors(opts.JSON, rotateRun(cmd, f, opts))
-		},
+		RunE: runE(f, opts, &opts.JSON, runF, rotateRun),
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&opts.Connection, "connection", "", "the connection (when there are several)")
-	fl.BoolVar(&opts.JSON, "json", false, "print the result as JSON on stdout")
+	connectionFlags(fl, &opts.Connection, &opts.JSON)
 	fl.BoolVar(&opts.RevealSecret, "reveal-secret", false, "print the new client secret's value once")
 	fl.StringVar(&opts.DeliverCmd, "deliver-cmd", "", "run this shell command with the new client secret on its stdin before it is made active")
 	fl.StringVar(&opts.IfExpiringWithin, "if-expiring-within", "", "do nothing unless the secret ends within this long, e.g. 30d (for cron)")

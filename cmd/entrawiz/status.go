@@ -21,15 +21,9 @@ each connection's tenant, app, client secret and when it expires (warned inside 
 days), the permissions consented, and the last connection test.`,
 		Example: "  entrawiz status\n  entrawiz status --json",
 		Args:    usageArgs(cobra.NoArgs),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if runF != nil {
-				return runF(opts)
-			}
-			return f.jsonErrors(opts.JSON, statusRun(cmd, f, opts))
-		},
+		RunE:    runE(f, opts, &opts.JSON, runF, statusRun),
 	}
-	cmd.Flags().StringVar(&opts.Connection, "connection", "", "only this connection (as named by entrawiz status)")
-	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print JSON on stdout")
+	connectionFlags(cmd.Flags(), &opts.Connection, &opts.JSON)
 	return cmd
 }
 

@@ -41,20 +41,14 @@ One sync of a connection runs at a time (a preview too): another is refused at o
 naming the process that runs. A run that was stopped is resumed by the next one.`,
 		Example: "  entrawiz sync --dry-run\n  entrawiz sync --json\n  entrawiz sync --every 5m",
 		Args:    usageArgs(cobra.NoArgs),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if runF != nil {
-				return runF(opts)
-			}
-			return f.jsonErrors(opts.JSON, syncRun(cmd, f, opts))
-		},
+		RunE:    runE(f, opts, &opts.JSON, runF, syncRun),
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&opts.Connection, "connection", "", "the connection (when there are several)")
+	connectionFlags(fl, &opts.Connection, &opts.JSON)
 	fl.BoolVar(&opts.DryRun, "dry-run", false, "show the creates, updates and disables without writing them")
 	fl.BoolVar(&opts.Full, "full", false, "read the picked groups in full instead of only the changes")
 	fl.DurationVar(&opts.Every, "every", 0, "run again at this interval (with jitter, backing off after failures) until interrupted")
 	fl.BoolVar(&opts.AllowMassDisable, "allow-mass-disable", false, "apply a run even if it disables more users than the safety limit")
-	fl.BoolVar(&opts.JSON, "json", false, "print each run's result as JSON on stdout")
 	return cmd
 }
 
@@ -156,15 +150,10 @@ func newExportCmd(f *factory, runF func(*exportOptions) error) *cobra.Command {
 		Short:   "Write the synced users as CSV or JSON on stdout",
 		Example: "  entrawiz export --format csv > users.csv",
 		Args:    usageArgs(cobra.NoArgs),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if runF != nil {
-				return runF(opts)
-			}
-			return exportRun(cmd, f, opts)
-		},
+		RunE:    runE(f, opts, nil, runF, exportRun),
 	}
 	cmd.Flags().StringVar(&opts.Format, "format", "csv", "csv or json")
-	cmd.Flags().StringVar(&opts.Connection, "connection", "", "the connection whose users to write (when there are several)")
+	connectionFlags(cmd.Flags(), &opts.Connection, nil)
 	return cmd
 }
 

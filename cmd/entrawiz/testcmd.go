@@ -23,15 +23,9 @@ carries the application permissions the profile needs, and read Microsoft Graph 
 each of them. No admin sign-in is needed and nothing is written to the tenant.`,
 		Example: "  entrawiz test\n  entrawiz test --connection contoso.onmicrosoft.com/directory-sync --json",
 		Args:    usageArgs(cobra.NoArgs),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if runF != nil {
-				return runF(opts)
-			}
-			return f.jsonErrors(opts.JSON, testRun(cmd, f, opts))
-		},
+		RunE:    runE(f, opts, &opts.JSON, runF, testRun),
 	}
-	cmd.Flags().StringVar(&opts.Connection, "connection", "", "the connection to test (when there are several)")
-	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the result as JSON on stdout")
+	connectionFlags(cmd.Flags(), &opts.Connection, &opts.JSON)
 	return cmd
 }
 
