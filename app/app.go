@@ -230,22 +230,10 @@ func (a *App) newAppClient(tenant string) func(clientID, secret string) (steps.A
 	}
 }
 
-// connectionKey names the one-at-a-time lock of a connection's writes:
-// the tenant and profile, which a setup knows before the connection has a
-// name, or the name of a connection recorded by hand.
-func connectionKey(tenantID, profile, name string) string {
-	if tenantID != "" && profile != "" {
-		return "connection-" + tenantID + "-" + profile
-	}
-	return "connection-" + name
-}
-
 // lockConnection takes the lock of a connection's writes (setup, rotate,
-// reset) at once, or says who holds it.
-func (a *App) lockConnection(tenantID, profile, name string) (*Lock, error) {
-	what := "a setup, rotation or reset of " + name
-	if name == "" {
-		what = "a setup of profile " + profile + " in tenant " + tenantID
-	}
-	return tryLock(a.o.ConfigDir, connectionKey(tenantID, profile, name), what, a.o.Command, a.now())
+// reset) at once, or says who holds it. The lock is named after the
+// connection, which a setup knows from its plan: two setups of one profile
+// in one tenant plan the same name.
+func (a *App) lockConnection(name string) (*Lock, error) {
+	return tryLock(a.o.ConfigDir, "connection-"+name, "a setup, rotation or reset of "+name, a.o.Command, a.now())
 }

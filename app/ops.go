@@ -78,7 +78,7 @@ func (a *App) Rotate(ctx context.Context, name string, req RotateRequest, show f
 	if err := a.checkLocal(true); err != nil {
 		return nil, err
 	}
-	lock, err := a.lockConnection(conn.Tenant.ID, conn.Profile, conn.Name)
+	lock, err := a.lockConnection(conn.Name)
 	if err != nil {
 		return nil, err
 	}
@@ -114,7 +114,7 @@ func (a *App) Reset(ctx context.Context, name string, deleteApp bool, show func(
 	if err != nil {
 		return err
 	}
-	lock, err := a.lockConnection(conn.Tenant.ID, conn.Profile, conn.Name)
+	lock, err := a.lockConnection(conn.Name)
 	if err != nil {
 		return err
 	}

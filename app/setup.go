@@ -117,7 +117,7 @@ func (s *Setup) Execute(ctx context.Context, report func(steps.Event)) error {
 	if s.plan.Blocker != nil {
 		return s.plan.Blocker
 	}
-	lock, err := s.a.lockConnection(s.conn.Tenant.ID, s.profile.Name, s.conn.Name)
+	lock, err := s.a.lockConnection(s.conn.Name)
 	if err != nil {
 		return err
 	}
@@ -184,7 +184,7 @@ func (a *App) Manual(ctx context.Context, tenant string, p *steps.Profile, clien
 		return nil, nil, err
 	}
 	name := strings.TrimSpace(tenant) + "/" + p.Name
-	lock, err := a.lockConnection("", p.Name, name)
+	lock, err := a.lockConnection(name)
 	if err != nil {
 		return nil, nil, err
 	}
