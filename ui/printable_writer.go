@@ -1,16 +1,19 @@
 package ui
 
 import (
-	"fmt"
 	"io"
+	"strings"
 	"unicode/utf8"
+
+	"github.com/entrawiz/entrawiz/store"
 )
 
 // printableWriter is the terminal's side of every headless command's
 // output: text from the tenant (a display name with ESC or BEL, a bidi
 // override) is written as a visible escape instead of acting on the
-// terminal. Newlines and tabs pass; nothing else below space does. --json output
-// bypasses it (RawWriter): encoding/json escapes control characters itself.
+// terminal, by the same rules as steps.Printable (store.EscapeControls);
+// only the output's own newlines and tabs pass. --json output bypasses it
+// (RawWriter): encoding/json escapes control characters itself.
 type printableWriter struct {
 	w    io.Writer
 	tail []byte // an incomplete UTF-8 sequence held for the next write
@@ -40,35 +43,30 @@ func (p *printableWriter) Write(b []byte) (int, error) {
 		b = append(p.tail, b...)
 		p.tail = nil
 	}
-	out := make([]byte, 0, len(b))
-	for i := 0; i < len(b); {
-		c := b[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case c == '\n', c == '\t', c >= 0x20 && c < 0x7f:
-				out = append(out, c)
-			default:
-				out = fmt.Appendf(out, `\x%02x`, c)
+	cut := len(b)
+	for i := len(b) - 1; i >= 0 && i >= len(b)-utf8.UTFMax; i-- {
+		if utf8.RuneStart(b[i]) {
+			if !utf8.FullRune(b[i:]) {
+				cut = i
 			}
-			i++
-			continue
-		}
-		if !utf8.FullRune(b[i:]) && len(b)-i < utf8.UTFMax {
-			p.tail = append([]byte(nil), b[i:]...)
 			break
 		}
-		r, size := utf8.DecodeRune(b[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			out = fmt.Appendf(out, `\x%02x`, c)
-		case r >= 0x80 && r <= 0x9f, r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
-			out = fmt.Appendf(out, `\u%04x`, r)
-		default:
-			out = append(out, b[i:i+size]...)
-		}
-		i += size
 	}
-	if _, err := p.w.Write(out); err != nil {
+	p.tail = append([]byte(nil), b[cut:]...)
+	var out strings.Builder
+	for _, line := range strings.SplitAfter(string(b[:cut]), "\n") {
+		text, newline := strings.CutSuffix(line, "\n")
+		for i, field := range strings.Split(text, "\t") {
+			if i > 0 {
+				out.WriteByte('\t')
+			}
+			out.WriteString(store.EscapeControls(field))
+		}
+		if newline {
+			out.WriteByte('\n')
+		}
+	}
+	if _, err := io.WriteString(p.w, out.String()); err != nil {
 		return 0, err
 	}
 	return n, nil
