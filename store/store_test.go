@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/entrawiz/entrawiz/internal/ci"
 )
 
 func TestConfigRoundTripIsPrivateAndAtomic(t *testing.T) {
@@ -136,7 +138,7 @@ func TestOSKeyring(t *testing.T) {
 	value := "s3cr3t~value." + hex.EncodeToString(b)
 	err := kr.Set(name, value)
 	var nk *NoKeyringError
-	if (errors.As(err, &nk) || errors.Is(err, ErrKeyringLocked)) && os.Getenv("CI") == "" {
+	if (errors.As(err, &nk) || errors.Is(err, ErrKeyringLocked)) && !ci.Running() {
 		t.Skipf("no OS keyring on this machine (CI runs this test with one): %v", err)
 	}
 	if err != nil {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/entrawiz/entrawiz/app"
 	"github.com/entrawiz/entrawiz/graphapi/sim"
+	"github.com/entrawiz/entrawiz/internal/ci"
 	"github.com/entrawiz/entrawiz/steps"
 	"github.com/entrawiz/entrawiz/store"
 )
@@ -563,11 +564,11 @@ func TestSecretShownOnlyOnRequest(t *testing.T) {
 }
 
 // TestRealOSKeyring runs setup, test and reset with the operating system's
-// keyring. In CI (CI=true, where `go test` runs under dbus-run-session with
+// keyring. In CI (ci.Running, where `go test` runs under dbus-run-session with
 // an unlocked gnome-keyring) it must not skip.
 func TestRealOSKeyring(t *testing.T) {
 	t.Parallel()
-	inCI := os.Getenv("CI") == "true"
+	inCI := ci.Running()
 	if !inCI && runtime.GOOS == "linux" && os.Getenv("DBUS_SESSION_BUS_ADDRESS") == "" {
 		// Without a session bus, D-Bus would autolaunch one (and a locked
 		// keyring daemon) that outlives the test.

@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/entrawiz/entrawiz/graphapi/sim"
+	"github.com/entrawiz/entrawiz/internal/ci"
 	"github.com/entrawiz/entrawiz/store"
 )
 
@@ -48,7 +49,7 @@ func tuiNeedTmux(t *testing.T) string {
 	t.Helper()
 	path, err := exec.LookPath("tmux")
 	if err != nil {
-		if os.Getenv("CI") == "" {
+		if !ci.Running() {
 			t.Skip("tmux is not installed (CI installs it: .ci/run); install tmux to run the terminal end-to-end tests")
 		}
 		t.Fatalf("tmux must be installed in CI: %v", err)
@@ -312,7 +313,7 @@ func TestDemoInTerminal(t *testing.T) {
 // when the test ends, unless it was there before.
 func tuiNeedKeyring(t *testing.T) {
 	t.Helper()
-	inCI := os.Getenv("CI") != ""
+	inCI := ci.Running()
 	if !inCI && runtime.GOOS == "linux" && os.Getenv("DBUS_SESSION_BUS_ADDRESS") == "" {
 		// Without a session bus, D-Bus would autolaunch one (and a locked
 		// keyring daemon) that outlives the test.

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/entrawiz/entrawiz/graphapi/sim"
+	"github.com/entrawiz/entrawiz/internal/ci"
 )
 
 // fixtureDir holds the documented request/response examples; CI checks the
@@ -284,7 +285,7 @@ func TestFixtures(t *testing.T) {
 		err = fmt.Errorf("no *.json files")
 	}
 	if err != nil {
-		if os.Getenv("CI") == "true" {
+		if ci.Running() {
 			t.Fatalf("fixtures in %s: %v (CI checks shared/ out next to the repository)", fixtureDir, err)
 		}
 		t.Skipf("fixtures in %s: %v", fixtureDir, err)
