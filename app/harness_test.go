@@ -2,12 +2,14 @@ package app
 
 import (
 	"context"
+	"net/http"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/entrawiz/entrawiz/graphapi"
 	"github.com/entrawiz/entrawiz/graphapi/sim"
+	"github.com/entrawiz/entrawiz/graphapi/simtest"
 	"github.com/entrawiz/entrawiz/steps"
 	"github.com/entrawiz/entrawiz/store"
 )
@@ -19,18 +21,18 @@ type world struct {
 	t    *testing.T
 	srv  *sim.Server
 	info sim.Info
-	dir  string
-	keys *store.MemKeyring
+	// cloud and hc are the test's own look at the tenant; the App values
+	// make theirs from the options, as entrawiz does.
+	cloud graphapi.Cloud
+	hc    *http.Client
+	dir   string
+	keys  *store.MemKeyring
 }
 
 func newWorld(t *testing.T, users, groups int, faults sim.Faults) *world {
 	t.Helper()
-	srv, err := sim.Start(sim.Options{Seed: 1, Users: users, Groups: groups, Approve: "manual", Faults: faults, CADir: t.TempDir()})
-	if err != nil {
-		t.Fatalf("start the simulated tenant: %v", err)
-	}
-	t.Cleanup(func() { go srv.Close() })
-	return &world{t: t, srv: srv, info: srv.Info(), dir: t.TempDir(), keys: store.NewMemKeyring()}
+	tn := simtest.Start(t, sim.Options{Users: users, Groups: groups, Approve: "manual", Faults: faults})
+	return &world{t: t, srv: tn.Srv, info: tn.Info, cloud: tn.Cloud, hc: tn.HTTP, dir: t.TempDir(), keys: store.NewMemKeyring()}
 }
 
 // app is one entrawiz process: its own App over the shared machine.
@@ -86,11 +88,7 @@ func (w *world) mustSetup(a *App, profile string) string {
 // works says whether a client secret gets an app-only token with the roles
 // of profile from the tenant, as the product would use it.
 func (w *world) works(appID, secret string) error {
-	cloud, err := graphapi.NewCloud("public", w.info.LoginURL, w.info.GraphURL, w.info.CAFile)
-	if err != nil {
-		return err
-	}
-	app, err := graphapi.NewApp(graphapi.AppOptions{Cloud: cloud, Tenant: w.info.TenantID, ClientID: appID, Secret: secret})
+	app, err := graphapi.NewApp(graphapi.AppOptions{Cloud: w.cloud, HTTPClient: w.hc, Tenant: w.info.TenantID, ClientID: appID, Secret: secret})
 	if err != nil {
 		return err
 	}

@@ -6,11 +6,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/entrawiz/entrawiz/graphapi"
 	"github.com/entrawiz/entrawiz/graphapi/sim"
 	"github.com/entrawiz/entrawiz/steps"
 	"github.com/entrawiz/entrawiz/store"
-	"github.com/google/uuid"
 )
 
 // manualEnv is the manual path's environment as the commands make it: the
@@ -23,7 +24,7 @@ func (h *regTenant) manualEnv() (*steps.Env, *store.MemKeyring, func() []steps.E
 	keys := store.NewMemKeyring()
 	env.Secrets = keys
 	env.NewAppClient = func(clientID, secret string) (steps.AppClient, error) {
-		return graphapi.NewAppSession(graphapi.AppOptions{Cloud: h.cloud, HTTPClient: h.hc, Tenant: h.info.TenantID, ClientID: clientID, Secret: secret})
+		return graphapi.NewAppSession(graphapi.AppOptions{Cloud: h.Cloud, HTTPClient: h.HTTP, Tenant: h.Info.TenantID, ClientID: clientID, Secret: secret})
 	}
 	return env, keys, events
 }
@@ -34,7 +35,7 @@ func (h *regTenant) manualEnv() (*steps.Env, *store.MemKeyring, func() []steps.E
 func TestManualUnknownClientID(t *testing.T) {
 	h := newRegTenant(t)
 	env, keys, _ := h.manualEnv()
-	conn := &store.Connection{Name: h.info.TenantDomain + "/" + h.profile.Name}
+	conn := &store.Connection{Name: h.Info.TenantDomain + "/" + h.profile.Name}
 	clientID := uuid.NewString()
 	// Today's bound is 30 s; a failure that needs the context's deadline
 	// is a failure of this test, not a slow pass.
@@ -54,7 +55,7 @@ func TestManualUnknownClientID(t *testing.T) {
 	if e.Kind != graphapi.KindBadInput || e.Code != "AADSTS700016" {
 		t.Errorf("error kind %s code %s, want bad input AADSTS700016: %v", e.Kind, e.Code, err)
 	}
-	for _, want := range []string{clientID, h.info.TenantDomain} {
+	for _, want := range []string{clientID, h.Info.TenantDomain} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not name %s", err, want)
 		}
@@ -85,19 +86,19 @@ func TestManualNewSecretWaited(t *testing.T) {
 	if _, err := h.graph.GrantAppRoles(ctx, sp.ID, h.cat.ServicePrincipalID, h.access.RoleIDs); err != nil {
 		t.Fatal(err)
 	}
-	h.srv.SetFaults(sim.Faults{ReplicationDelay: 2 * time.Second})
+	h.Srv.SetFaults(sim.Faults{ReplicationDelay: 2 * time.Second})
 	secret, err := h.graph.AddPassword(ctx, app.ObjectID, "made in the portal", time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	env, keys, events := h.manualEnv()
-	conn := &store.Connection{Name: h.info.TenantDomain + "/" + h.profile.Name}
+	conn := &store.Connection{Name: h.Info.TenantDomain + "/" + h.profile.Name}
 
 	res, err := steps.ManualConnection(ctx, env, h.profile, conn, app.AppID, secret.Value)
 	if err != nil {
 		t.Fatalf("manual connection with a new secret: %v", err)
 	}
-	if !res.Passed || conn.Tenant.ID != h.info.TenantID || !conn.Enabled {
+	if !res.Passed || conn.Tenant.ID != h.Info.TenantID || !conn.Enabled {
 		t.Errorf("result %+v, connection tenant %q enabled %v", res, conn.Tenant.ID, conn.Enabled)
 	}
 	var waited bool

@@ -10,18 +10,16 @@ import (
 
 	"github.com/entrawiz/entrawiz/graphapi"
 	"github.com/entrawiz/entrawiz/graphapi/sim"
+	"github.com/entrawiz/entrawiz/graphapi/simtest"
 	"github.com/entrawiz/entrawiz/steps"
 	"github.com/entrawiz/entrawiz/store"
 )
 
 // regTenant is a simulated tenant with the admin signed in (device code,
-// approved by the sim) and a Graph client acting as the admin, as setup
+// approved through the sim's control API) and a Graph client acting as the admin, as setup
 // has them.
 type regTenant struct {
-	srv     *sim.Server
-	info    sim.Info
-	cloud   graphapi.Cloud
-	hc      *http.Client
+	*simtest.Tenant
 	graph   *graphapi.Client
 	profile *steps.Profile
 	access  graphapi.ResourceAccess
@@ -30,41 +28,13 @@ type regTenant struct {
 
 func newRegTenant(t *testing.T) *regTenant {
 	t.Helper()
-	srv, err := sim.Start(sim.Options{Seed: 1, Users: 5, Groups: 2, Approve: "auto", CADir: t.TempDir()})
-	if err != nil {
-		t.Fatalf("start sim: %v", err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	info := srv.Info()
-	cloud, err := graphapi.NewCloud("", info.LoginURL, info.GraphURL, info.CAFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hc, err := cloud.HTTPClient()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(hc.CloseIdleConnections)
+	tn := simtest.Start(t, sim.Options{Users: 5, Groups: 2})
 	prof, err := steps.LoadProfile("directory-sync")
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	admin, err := graphapi.NewAdmin(graphapi.AdminOptions{Cloud: cloud, HTTPClient: hc, Tenant: info.TenantID, Scopes: steps.AdminScopes(prof)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	dc, err := admin.StartDeviceCode(ctx)
-	if err != nil {
-		t.Fatalf("device code: %v", err)
-	}
-	if _, err := dc.Wait(ctx); err != nil {
-		t.Fatalf("sign in: %v", err)
-	}
-	g, err := graphapi.NewClient(graphapi.ClientOptions{Cloud: cloud, HTTPClient: hc, Tokens: admin})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, g := tn.Admin(t, steps.AdminScopes(prof))
 	cat, err := g.GraphPermissions(ctx)
 	if err != nil {
 		t.Fatalf("graph permissions: %v", err)
@@ -73,7 +43,7 @@ func newRegTenant(t *testing.T) *regTenant {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &regTenant{srv: srv, info: info, cloud: cloud, hc: hc, graph: g, profile: prof, access: access, cat: cat}
+	return &regTenant{Tenant: tn, graph: g, profile: prof, access: access, cat: cat}
 }
 
 // createApp registers an app as setup does, with the profile's tag.
@@ -88,7 +58,7 @@ func (h *regTenant) createApp(t *testing.T) *graphapi.Application {
 
 // conn is the saved connection of a setup that made app (nil: none yet).
 func (h *regTenant) conn(app *graphapi.Application) *store.Connection {
-	c := &store.Connection{Name: h.info.TenantDomain + "/" + h.profile.Name, Profile: h.profile.Name}
+	c := &store.Connection{Name: h.Info.TenantDomain + "/" + h.profile.Name, Profile: h.profile.Name}
 	if app != nil {
 		c.App = store.App{ObjectID: app.ObjectID, AppID: app.AppID, DisplayName: app.DisplayName}
 	}
@@ -131,14 +101,14 @@ func appCreates(srv *sim.Server) int {
 func TestPreflightWaitsForSavedApp(t *testing.T) {
 	h := newRegTenant(t)
 	const delay = 2 * time.Second
-	h.srv.SetFaults(sim.Faults{ReplicationDelay: delay})
+	h.Srv.SetFaults(sim.Faults{ReplicationDelay: delay})
 	app := h.createApp(t)
 	conn := h.conn(app)
-	h.srv.ResetRequests()
+	h.Srv.ResetRequests()
 	ctx := context.Background()
 	env, events := h.env(20 * time.Second)
 
-	plan, err := steps.Preflight(ctx, env, h.profile, conn, h.info.AdminUPN)
+	plan, err := steps.Preflight(ctx, env, h.profile, conn, h.Info.AdminUPN)
 	if err != nil {
 		t.Fatalf("preflight: %v", err)
 	}
@@ -170,7 +140,7 @@ func TestPreflightWaitsForSavedApp(t *testing.T) {
 	if err := run.Execute(ctx, []steps.Step{steps.RegisterApp()}); err != nil {
 		t.Fatalf("register: %v", err)
 	}
-	if n := appCreates(h.srv); n != 0 {
+	if n := appCreates(h.Srv); n != 0 {
 		t.Errorf("%d app(s) created after the interrupted setup, want 0", n)
 	}
 	tagged, err := h.graph.FindApplicationsByTag(ctx, graphapi.AppTag(h.profile.Name))
@@ -193,11 +163,11 @@ func TestPreflightSavedAppDeleted(t *testing.T) {
 		t.Fatalf("delete app: %v", err)
 	}
 	conn := h.conn(app)
-	h.srv.ResetRequests()
+	h.Srv.ResetRequests()
 	env, events := h.env(1500 * time.Millisecond)
 
 	start := time.Now()
-	plan, err := steps.Preflight(ctx, env, h.profile, conn, h.info.AdminUPN)
+	plan, err := steps.Preflight(ctx, env, h.profile, conn, h.Info.AdminUPN)
 	if err != nil {
 		t.Fatalf("preflight: %v", err)
 	}
@@ -226,7 +196,7 @@ func TestPreflightSavedAppDeleted(t *testing.T) {
 	if err := run.Execute(ctx, []steps.Step{steps.RegisterApp()}); !graphapi.IsKind(err, graphapi.KindNotFound) {
 		t.Errorf("register with the saved app gone: %v, want not found", err)
 	}
-	if n := appCreates(h.srv); n != 0 {
+	if n := appCreates(h.Srv); n != 0 {
 		t.Errorf("%d app(s) created while the config names a deleted one", n)
 	}
 	if conn.App.ObjectID != app.ObjectID {
@@ -252,7 +222,7 @@ func TestPreflightDuplicateApps(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			env, _ := h.env(2 * time.Second)
-			plan, err := steps.Preflight(context.Background(), env, h.profile, tt.conn, h.info.AdminUPN)
+			plan, err := steps.Preflight(context.Background(), env, h.profile, tt.conn, h.Info.AdminUPN)
 			if err != nil {
 				t.Fatalf("preflight: %v", err)
 			}

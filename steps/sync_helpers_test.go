@@ -13,6 +13,7 @@ import (
 
 	"github.com/entrawiz/entrawiz/graphapi"
 	"github.com/entrawiz/entrawiz/graphapi/sim"
+	"github.com/entrawiz/entrawiz/graphapi/simtest"
 	"github.com/entrawiz/entrawiz/steps"
 	"github.com/entrawiz/entrawiz/store"
 )
@@ -34,42 +35,9 @@ type syncTenant struct {
 
 func newSyncTenant(tb testing.TB, opts sim.Options) *syncTenant {
 	tb.Helper()
-	if opts.Seed == 0 {
-		opts.Seed = 1
-	}
-	opts.Approve, opts.CADir = "auto", tb.TempDir()
-	srv, err := sim.Start(opts)
-	if err != nil {
-		tb.Fatalf("start sim: %v", err)
-	}
-	tb.Cleanup(func() { srv.Close() })
-	info := srv.Info()
-	cloud, err := graphapi.NewCloud("", info.LoginURL, info.GraphURL, info.CAFile)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	hc, err := cloud.HTTPClient()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(hc.CloseIdleConnections)
+	tn := simtest.Start(tb, opts)
 	ctx := context.Background()
-	admin, err := graphapi.NewAdmin(graphapi.AdminOptions{Cloud: cloud, HTTPClient: hc, Tenant: info.TenantID,
-		Scopes: []string{"Application.ReadWrite.All", "AppRoleAssignment.ReadWrite.All", "Group.ReadWrite.All", "Directory.Read.All", "User.Read"}})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	dc, err := admin.StartDeviceCode(ctx)
-	if err != nil {
-		tb.Fatalf("device code: %v", err)
-	}
-	if _, err := dc.Wait(ctx); err != nil {
-		tb.Fatalf("sign in: %v", err)
-	}
-	ac, err := graphapi.NewClient(graphapi.ClientOptions{Cloud: cloud, HTTPClient: hc, Tokens: admin})
-	if err != nil {
-		tb.Fatal(err)
-	}
+	admin, ac := tn.Admin(tb, []string{"Application.ReadWrite.All", "AppRoleAssignment.ReadWrite.All", "Group.ReadWrite.All", "Directory.Read.All", "User.Read"})
 	cat, err := ac.GraphPermissions(ctx)
 	if err != nil {
 		tb.Fatalf("graph permissions: %v", err)
@@ -93,7 +61,7 @@ func newSyncTenant(tb testing.TB, opts sim.Options) *syncTenant {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	sess, err := graphapi.NewAppSession(graphapi.AppOptions{Cloud: cloud, HTTPClient: hc, Tenant: info.TenantID, ClientID: app.AppID, Secret: secret.Value})
+	sess, err := graphapi.NewAppSession(graphapi.AppOptions{Cloud: tn.Cloud, HTTPClient: tn.HTTP, Tenant: tn.Info.TenantID, ClientID: app.AppID, Secret: secret.Value})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -103,7 +71,7 @@ func newSyncTenant(tb testing.TB, opts sim.Options) *syncTenant {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { db.Close() })
-	return &syncTenant{Server: srv, graph: sess.Graph, admin: admin, hc: hc, db: db, dir: dir, ids: srv.UserIDs(),
+	return &syncTenant{Server: tn.Srv, graph: sess.Graph, admin: admin, hc: tn.HTTP, db: db, dir: dir, ids: tn.Srv.UserIDs(),
 		appID: app.AppID, secret: secret.Value}
 }
 

@@ -32,6 +32,7 @@ import (
 
 	"github.com/entrawiz/entrawiz/graphapi"
 	"github.com/entrawiz/entrawiz/graphapi/sim"
+	"github.com/entrawiz/entrawiz/graphapi/simtest"
 	"github.com/entrawiz/entrawiz/store"
 	"github.com/entrawiz/entrawiz/ui"
 )
@@ -77,20 +78,13 @@ type tenant struct {
 }
 
 // startTenant starts a small simulated tenant (manual device-code approval)
-// that is closed when the test ends.
+// that is closed when the test ends. Its HTTP client is built here from the
+// CA file, not taken from the harness, so the independent look at the
+// tenant shares no product code.
 func startTenant(t *testing.T, faults sim.Faults) *tenant {
 	t.Helper()
-	srv, err := sim.Start(sim.Options{Seed: 1, Users: 20, Groups: 5, Approve: "manual", Faults: faults, CADir: t.TempDir()})
-	if err != nil {
-		t.Fatalf("start the simulated tenant: %v", err)
-	}
-	// The commands' HTTP/2 connections stay open (a CLI process just
-	// exits), so the sim's graceful shutdown waits for its GOAWAY timeout,
-	// about a second per listener. Close in the background so that wait
-	// does not hold a parallel test slot; the CA lives in the test's
-	// temporary directory, so nothing is left behind.
-	t.Cleanup(func() { go srv.Close() })
-	info := srv.Info()
+	sv := simtest.Start(t, sim.Options{Users: 20, Groups: 5, Approve: "manual", Faults: faults})
+	info := sv.Info
 	pemBytes, err := os.ReadFile(info.CAFile)
 	if err != nil {
 		t.Fatalf("read the sim's CA: %v", err)
@@ -101,7 +95,7 @@ func startTenant(t *testing.T, faults sim.Faults) *tenant {
 	}
 	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 	t.Cleanup(hc.CloseIdleConnections) // runs before srv.Close
-	return &tenant{Server: srv, info: info, hc: hc}
+	return &tenant{Server: sv.Srv, info: info, hc: hc}
 }
 
 // postForm sends a form to the sim's identity endpoints and decodes the JSON
