@@ -46,8 +46,20 @@ func applyRegister(ctx context.Context, r *Run) (string, error) {
 		return "", savedAppGone(r.Conn, 0)
 	}
 	if app == nil {
+		// Said before asking, so that a run stopped before the new app's
+		// IDs are saved leaves a sign the next run waits on.
+		asked := r.Env.now()
+		r.Conn.State.CreatingApp = &asked
+		if err := r.save(); err != nil {
+			return "", err
+		}
 		created, err := g.CreateApplication(ctx, want)
 		if err != nil {
+			if e := graphapi.Classify(err); e.Status >= 400 && e.Status < 500 {
+				// Refused: no app was made, so there is none to wait for.
+				r.Conn.State.CreatingApp = nil
+				r.save()
+			}
 			return "", fmt.Errorf("create the app registration: %w", err)
 		}
 		app, r.freshApp = created, true
@@ -100,6 +112,7 @@ func (r *Run) remember(app *graphapi.Application, spID string) {
 	r.Conn.App.ObjectID = app.ObjectID
 	r.Conn.App.AppID = app.AppID
 	r.Conn.App.DisplayName = app.DisplayName
+	r.Conn.State.CreatingApp = nil // the app is known: nothing to wait for
 	if spID != "" {
 		r.Conn.App.ServicePrincipalID = spID
 	}
@@ -133,8 +146,8 @@ func findApp(ctx context.Context, env *Env, p *Profile, conn *store.Connection, 
 		}
 	} else {
 		var err error
-		if tagged, err = env.Graph.FindApplicationsByTag(ctx, tag); err != nil {
-			return nil, fmt.Errorf("look for an existing app registration: %w", err)
+		if tagged, err = findTaggedApps(ctx, env, tag, conn); err != nil {
+			return nil, err
 		}
 		if len(tagged) > 0 {
 			app = &tagged[0]
@@ -149,6 +162,41 @@ func findApp(ctx context.Context, env *Env, p *Profile, conn *store.Connection, 
 		plan.Warnings = append(plan.Warnings, duplicatesWarning(tag, app, plan.Duplicates))
 	}
 	return app, nil
+}
+
+// findTaggedApps lists the apps carrying the profile's tag. When a setup
+// of this connection asked Entra for an app within the replication budget
+// and stopped before saving its IDs, an empty list is taken as not
+// replicated yet and listed again until the app shows or the budget is
+// spent.
+func findTaggedApps(ctx context.Context, env *Env, tag string, conn *store.Connection) ([]graphapi.Application, error) {
+	budget := env.Backoff.Budget
+	if budget <= 0 {
+		budget = graphapi.DefaultBackoff().Budget
+	}
+	asked := conn.State.CreatingApp
+	waiting := asked != nil && env.now().Sub(*asked) < budget
+	var tagged []graphapi.Application
+	onWait := func(attempt int, delay time.Duration, e *graphapi.Error) {
+		env.report(Event{Step: "preflight", Title: "Read the tenant", Kind: StepWaiting, Attempt: attempt, Delay: delay, Err: e,
+			Message: fmt.Sprintf("the last run asked Entra for the app and stopped before saving it; waiting for it to show — attempt %d, next try in %s",
+				attempt, delay.Round(100*time.Millisecond))})
+	}
+	err := graphapi.Retry(ctx, env.Backoff, onWait, func(ctx context.Context) error {
+		list, err := env.Graph.FindApplicationsByTag(ctx, tag)
+		if err != nil {
+			return err
+		}
+		tagged = list
+		if len(list) == 0 && waiting {
+			return &graphapi.Error{Kind: graphapi.KindNotFoundYet, Op: "look for the app the last run made", Message: "no app carries " + tag + " yet"}
+		}
+		return nil
+	})
+	if err != nil && !graphapi.IsKind(err, graphapi.KindNotFoundYet) {
+		return nil, fmt.Errorf("look for an existing app registration: %w", err)
+	}
+	return tagged, nil
 }
 
 // findSavedApp reads the app the connection names, waiting out Entra's

@@ -11,6 +11,10 @@ import (
 // show it. Each operation changes only its own fields, and a save merges
 // field by field into the connection as it is on disk.
 type State struct {
+	// CreatingApp is when a setup asked Entra to make the app, until the
+	// app's IDs are saved: a run stopped in between left an app the next
+	// run must wait for rather than make again.
+	CreatingApp *time.Time `json:"creatingApp,omitempty"`
 	// Profile is the profile the connection was set up with (package
 	// steps' Profile), kept so later runs need neither its file nor the
 	// same entrawiz.
