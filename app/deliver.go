@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"runtime"
 	"strings"
+	"time"
 )
 
 // deliver runs the admin's command with the secret on its stdin.
@@ -16,6 +17,9 @@ func deliver(ctx context.Context, command, secret string) error {
 	}
 	c := exec.CommandContext(ctx, shell, flag, command)
 	c.Stdin = strings.NewReader(secret)
+	// A command whose children keep its output open must not hold
+	// entrawiz once it has exited or been stopped.
+	c.WaitDelay = 5 * time.Second
 	out, err := c.CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("%s: %w: %s", command, err, strings.TrimSpace(strings.ReplaceAll(string(out), secret, "[secret]")))

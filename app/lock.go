@@ -92,8 +92,9 @@ func tryLock(dir, key, what, command string, now time.Time) (*Lock, error) {
 	host, _ := os.Hostname()
 	b, _ := json.Marshal(Holder{PID: os.Getpid(), Command: command, Started: now, Host: host})
 	// Who holds the lock is kept beside it: Windows forbids reading a
-	// locked file. A holder file left by a killed run is only ever read
-	// while the lock is held, so it cannot mislead.
+	// locked file. A holder file left by a killed run is read only while
+	// the lock is held; in the instant between a new holder taking the
+	// lock and writing this, a refused run may still name the killed one.
 	if err := store.WriteFileAtomic(info, b); err != nil {
 		f.Unlock()
 		return nil, fmt.Errorf("lock %s: %w", what, err)

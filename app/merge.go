@@ -68,9 +68,11 @@ func mergeApp(base, mine, theirs store.App) store.App {
 // mergeSecrets applies this run's additions, changes and removals of
 // secret records, by key ID, to theirs.
 func mergeSecrets(base, mine, theirs []store.Secret) []store.Secret {
-	find := func(list []store.Secret, id string) int {
+	// A secret entered by hand has no key ID: its keyring item names it.
+	id := func(s store.Secret) string { return strings.ToLower(s.KeyID + "|" + s.KeyringName) }
+	find := func(list []store.Secret, key store.Secret) int {
 		for i := range list {
-			if strings.EqualFold(list[i].KeyID, id) {
+			if id(list[i]) == id(key) {
 				return i
 			}
 		}
@@ -78,18 +80,18 @@ func mergeSecrets(base, mine, theirs []store.Secret) []store.Secret {
 	}
 	out := append([]store.Secret(nil), theirs...)
 	for _, b := range base {
-		if find(mine, b.KeyID) < 0 {
-			if i := find(out, b.KeyID); i >= 0 {
+		if find(mine, b) < 0 {
+			if i := find(out, b); i >= 0 {
 				out = append(out[:i], out[i+1:]...)
 			}
 		}
 	}
 	for _, m := range mine {
-		bi := find(base, m.KeyID)
+		bi := find(base, m)
 		if bi >= 0 && sameJSON(base[bi], m) {
 			continue // unchanged here: theirs stands
 		}
-		if i := find(out, m.KeyID); i >= 0 {
+		if i := find(out, m); i >= 0 {
 			out[i] = m
 		} else {
 			out = append(out, m)

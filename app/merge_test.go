@@ -43,3 +43,17 @@ func TestMergeConnection(t *testing.T) {
 		t.Fatalf("secrets %v, want k-new (theirs) and k-mine (mine), not k-old (removed here)", ids)
 	}
 }
+
+// TestMergeSecretsEnteredByHand: secrets entered by hand have no key ID;
+// their keyring items tell them apart (and one item is one record).
+func TestMergeSecretsEnteredByHand(t *testing.T) {
+	first := store.Secret{KeyringName: "client-secret/c/manual-1", Status: "active"}
+	base := store.Connection{Name: "c", Secrets: []store.Secret{first}}
+	mine := *cloneConnection(&base)
+	mine.Secrets[0].Status = "replaced"
+	mine.Secrets = append(mine.Secrets, store.Secret{KeyringName: "client-secret/c/manual-2", Status: "active"})
+	got := mergeConnection(cloneConnection(&base), &mine, cloneConnection(&base))
+	if len(got.Secrets) != 2 || got.Secrets[0].Status != "replaced" || got.Secrets[1].Status != "active" {
+		t.Fatalf("secrets %+v, want the replaced and the new active one", got.Secrets)
+	}
+}

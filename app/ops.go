@@ -119,6 +119,11 @@ func (a *App) Reset(ctx context.Context, name string, deleteApp bool, show func(
 		return err
 	}
 	defer lock.Release()
+	// Read again under the lock: a rotation that ended meanwhile stored
+	// a secret this reset must forget too.
+	if conn, err = a.Connection(conn.Name); err != nil {
+		return err
+	}
 	var g steps.Graph
 	if deleteApp {
 		sess, err := a.signIn(ctx, conn.Tenant.ID, []string{"Application.ReadWrite.All", "User.Read"}, show)

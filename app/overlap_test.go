@@ -344,3 +344,41 @@ func TestOneSyncAtATime(t *testing.T) {
 		t.Fatalf("after the sync, a preview finds changes: %+v (want the users stored)", p)
 	}
 }
+
+// TestCleanUpNeverRemovesASecretItCannotRead: with the keyring timing out
+// on the secrets' items, a clean-up stops instead of taking the active
+// secret for an orphan and removing it from Entra and the keyring.
+func TestCleanUpNeverRemovesASecretItCannotRead(t *testing.T) {
+	w := newWorld(t, 20, 2, sim.Faults{})
+	ctx := context.Background()
+	name := w.mustSetup(w.app(nil), "directory-sync")
+	conn, _ := w.app(nil).Connection(name)
+	active := steps.ActiveSecret(conn)
+	secret, _ := w.keys.Get(active.KeyringName)
+
+	slow := slowSecretItems{w.keys}
+	res, err := w.app(slow).Rotate(ctx, name, RotateRequest{RotateOptions: steps.RotateOptions{CleanUp: true, Finish: true}}, nil, nil)
+	if err == nil {
+		t.Fatalf("a clean-up that could not read the keyring went ahead: %+v", res)
+	}
+	if res != nil && len(res.Removed) > 0 {
+		t.Fatalf("removed %v", res.Removed)
+	}
+	if v, err := w.keys.Get(active.KeyringName); err != nil || v != secret {
+		t.Fatalf("the active secret's keyring item: %v", err)
+	}
+	if err := w.works(conn.App.AppID, secret); err != nil {
+		t.Fatalf("the active secret no longer works: %v", err)
+	}
+}
+
+// slowSecretItems is a keyring that answers for its own checks but times
+// out on every client secret's item, as a keyring that locks part way does.
+type slowSecretItems struct{ store.Secrets }
+
+func (k slowSecretItems) Get(name string) (string, error) {
+	if strings.HasPrefix(name, "client-secret/") {
+		return "", store.ErrKeyringTimeout
+	}
+	return k.Secrets.Get(name)
+}

@@ -22,8 +22,9 @@ type SyncRun struct {
 
 // SyncEvery syncs the connection now and then again every interval, with
 // ±10 % jitter so that many machines do not call Graph in step, and backing
-// off (up to an hour) after failures, until ctx ends or a run is stopped by
-// a safety limit, which needs the admin. Each run's outcome goes to ran.
+// off (up to an hour) after failures, until ctx ends or a run fails in a
+// way only the admin can mend (a safety limit, nothing picked, the
+// connection gone, a damaged file). Each run's outcome goes to ran.
 // An interrupted schedule ends as interrupted even when its last run
 // finished.
 func (a *App) SyncEvery(ctx context.Context, name string, req SyncRequest, every time.Duration,
@@ -32,15 +33,17 @@ func (a *App) SyncEvery(ctx context.Context, name string, req SyncRequest, every
 	for {
 		conn, res, err := a.Sync(ctx, name, req, report)
 		run := SyncRun{Conn: conn, Result: res, Err: err}
-		var se *steps.SafetyError
-		if errors.As(err, &se) || ctx.Err() != nil {
+		if needsAdmin(err) || ctx.Err() != nil {
 			ran(run)
 			return cmp.Or(ctx.Err(), err)
 		}
 		wait := every
 		if err != nil {
 			failures++
-			wait = min(every<<min(failures, 6), time.Hour)
+			for i := 0; i < failures && wait < time.Hour; i++ {
+				wait *= 2
+			}
+			wait = max(every, min(wait, time.Hour))
 		} else {
 			failures = 0
 		}
@@ -53,4 +56,23 @@ func (a *App) SyncEvery(ctx context.Context, name string, req SyncRequest, every
 		case <-time.After(wait):
 		}
 	}
+}
+
+// MaxSyncInterval bounds a schedule's interval: a sync at least once a
+// week, and no interval whose back-off could overflow.
+const MaxSyncInterval = 7 * 24 * time.Hour
+
+// needsAdmin reports whether a failed run would fail the same way however
+// often it is retried: stopped by a safety limit, nothing set up or
+// picked, a connection reset meanwhile, a damaged file.
+func needsAdmin(err error) bool {
+	var (
+		se  *steps.SafetyError
+		ie  *InputError
+		le  *LocalError
+		ce  *store.CorruptError
+		cde *store.CorruptDirectoryError
+	)
+	return errors.As(err, &se) || errors.As(err, &ie) || errors.As(err, &le) || errors.As(err, &ce) || errors.As(err, &cde) ||
+		errors.Is(err, ErrNoConnection) || errors.Is(err, ErrConnectionRemoved)
 }

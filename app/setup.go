@@ -117,13 +117,23 @@ func (s *Setup) Execute(ctx context.Context, report func(steps.Event)) error {
 	if s.plan.Blocker != nil {
 		return s.plan.Blocker
 	}
-	lock, err := s.a.lockConnection(s.conn.Name)
+	locked := s.conn.Name
+	lock, err := s.a.lockConnection(locked)
 	if err != nil {
 		return err
 	}
 	defer lock.Release()
 	if err := s.replanIfChanged(ctx, report); err != nil {
 		return err
+	}
+	if s.conn.Name != locked {
+		// Planned again onto another connection (one set up or reset
+		// meanwhile): hold its lock too.
+		other, err := s.a.lockConnection(s.conn.Name)
+		if err != nil {
+			return err
+		}
+		defer other.Release()
 	}
 	run := &steps.Run{Env: s.a.env(s.sess.graph, s.sess.identity.TenantID, report, s.save), Profile: s.profile, Conn: s.conn,
 		Plan: s.plan, Deliver: s.Deliver}

@@ -10,11 +10,17 @@ import (
 	"github.com/entrawiz/entrawiz/store"
 )
 
-// appGraph is the connection's app-only Graph client, made once per
-// connection and App, with the client secret from the secret store.
+// appGraph is the connection's app-only Graph client with its active
+// client secret from the secret store, made once per app and secret: after
+// a rotation (by this process or another) or a new setup under the same
+// name, the next call makes a client with the secret now in use.
 func (a *App) appGraph(conn *store.Connection) (*graphapi.Client, error) {
+	key := conn.Name + "|" + conn.App.AppID
+	if s := steps.ActiveSecret(conn); s != nil {
+		key += "|" + s.KeyID
+	}
 	a.mu.Lock()
-	g := a.apps[conn.Name]
+	g := a.apps[key]
 	a.mu.Unlock()
 	if g != nil {
 		return g, nil
@@ -32,7 +38,7 @@ func (a *App) appGraph(conn *store.Connection) (*graphapi.Client, error) {
 	if a.apps == nil {
 		a.apps = map[string]*graphapi.Client{}
 	}
-	a.apps[conn.Name] = sess.Graph
+	a.apps[key] = sess.Graph
 	return sess.Graph, nil
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/entrawiz/entrawiz/graphapi"
 	"github.com/entrawiz/entrawiz/graphapi/sim"
+	"github.com/entrawiz/entrawiz/graphapi/simtest"
 )
 
 // adminScopes is what setup asks of the admin.
@@ -30,31 +31,14 @@ type tenant struct {
 
 func startSim(t *testing.T, opts sim.Options) *tenant {
 	t.Helper()
-	if opts.Seed == 0 {
-		opts.Seed = 1
-	}
 	if opts.Users == 0 {
 		opts.Users = 50
 	}
 	if opts.Groups == 0 {
 		opts.Groups = 10
 	}
-	srv, err := sim.Start(opts)
-	if err != nil {
-		t.Fatalf("start sim: %v", err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	info := srv.Info()
-	c, err := graphapi.NewCloud("", info.LoginURL, info.GraphURL, info.CAFile)
-	if err != nil {
-		t.Fatalf("cloud: %v", err)
-	}
-	hc, err := c.HTTPClient()
-	if err != nil {
-		t.Fatalf("http client: %v", err)
-	}
-	t.Cleanup(hc.CloseIdleConnections) // runs before srv.Close
-	return &tenant{Server: srv, cloud: c, hc: hc}
+	tn := simtest.Start(t, opts)
+	return &tenant{Server: tn.Srv, cloud: tn.Cloud, hc: tn.HTTP}
 }
 
 func ctxT(t *testing.T) context.Context {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -82,6 +83,9 @@ func ManualConnection(ctx context.Context, env *Env, p *Profile, conn *store.Con
 	if err := env.Secrets.Set(name, r.secret); err != nil {
 		return res, fmt.Errorf("store the client secret in the keyring: %w", err)
 	}
+	// The keyring item of a secret entered by hand is overwritten: its
+	// record goes with it. Other secrets are replaced.
+	conn.Secrets = slices.DeleteFunc(conn.Secrets, func(s store.Secret) bool { return s.KeyringName == name })
 	for i := range conn.Secrets {
 		if conn.Secrets[i].Status == "active" {
 			conn.Secrets[i].Status = "replaced"

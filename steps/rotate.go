@@ -83,7 +83,9 @@ func RotateSecret(ctx context.Context, r *Run, opts RotateOptions) (*RotateResul
 			return "", fmt.Errorf("read the app's client secrets: %w", err)
 		}
 		r.syncEnds(app)
-		res.Leftovers = r.findLeftovers(app)
+		if res.Leftovers, err = r.findLeftovers(app); err != nil {
+			return "", err
+		}
 		if err := r.cleanUp(ctx, app, opts, res); err != nil {
 			return "", err
 		}
@@ -181,12 +183,21 @@ func (r *Run) storedSecret(keyID string) *store.Secret {
 	return nil
 }
 
-func (r *Run) inKeyring(s *store.Secret) bool {
+// inKeyring reports whether the keyring holds s. Only the keyring's own
+// "not found" is absence: a locked or slow keyring is an error, never
+// taken as a secret nobody holds.
+func (r *Run) inKeyring(s *store.Secret) (bool, error) {
 	if s == nil || s.KeyringName == "" {
-		return false
+		return false, nil
 	}
 	_, err := r.Env.Secrets.Get(s.KeyringName)
-	return err == nil
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, store.ErrNotFound):
+		return false, nil
+	}
+	return false, fmt.Errorf("read the keyring (nothing was removed): %w", err)
 }
 
 // findLeftovers lists entrawiz-made credentials no keyring entry holds and
@@ -195,24 +206,29 @@ func (r *Run) inKeyring(s *store.Secret) bool {
 // never a leftover, even when the config lost its record (a run stopped
 // between the keyring write and the config save); it is recorded again as
 // the next secret, which the rotation then finishes.
-func (r *Run) findLeftovers(app *graphapi.Application) []Leftover {
+func (r *Run) findLeftovers(app *graphapi.Application) ([]Leftover, error) {
 	var out []Leftover
 	for _, pw := range app.Passwords {
 		if !MadeByEntrawiz(pw.DisplayName) {
 			continue
 		}
-		if s := r.storedSecret(pw.KeyID); s != nil && r.inKeyring(s) {
-			continue
-		}
-		if s := r.storedSecret(pw.KeyID); s == nil {
-			held := store.Secret{KeyID: pw.KeyID, Hint: pw.Hint, DisplayName: pw.DisplayName, Start: pw.Start, End: pw.End,
+		recorded := r.storedSecret(pw.KeyID)
+		s := recorded
+		if s == nil {
+			s = &store.Secret{KeyID: pw.KeyID, Hint: pw.Hint, DisplayName: pw.DisplayName, Start: pw.Start, End: pw.End,
 				KeyringName: KeyringName(r.Conn, pw.KeyID), Status: SecretNext}
-			if r.inKeyring(&held) {
-				r.Conn.Secrets = append(r.Conn.Secrets, held)
-				out = append(out, Leftover{KeyID: pw.KeyID, Kind: "recovered-secret", DisplayName: pw.DisplayName,
-					Detail: "kept in " + store.SecretsPlace(r.Env.Secrets) + " but missing from the config: recorded again as the next secret, never removed"})
-				continue
-			}
+		}
+		held, err := r.inKeyring(s)
+		switch {
+		case err != nil:
+			return nil, err
+		case held && recorded != nil:
+			continue
+		case held:
+			r.Conn.Secrets = append(r.Conn.Secrets, *s)
+			out = append(out, Leftover{KeyID: pw.KeyID, Kind: "recovered-secret", DisplayName: pw.DisplayName,
+				Detail: "kept in " + store.SecretsPlace(r.Env.Secrets) + " but missing from the config: recorded again as the next secret, never removed"})
+			continue
 		}
 		out = append(out, Leftover{KeyID: pw.KeyID, Kind: "orphan-credential", DisplayName: pw.DisplayName,
 			Detail: "made by entrawiz, but no keyring entry holds it (a stopped run made it): nothing can use it"})
@@ -224,7 +240,7 @@ func (r *Run) findLeftovers(app *graphapi.Application) []Leftover {
 		out = append(out, Leftover{KeyID: s.KeyID, Kind: "stale-keyring-entry", DisplayName: s.DisplayName,
 			Detail: fmt.Sprintf("stored as %s, but the app has no such credential any more", orStatus(s.Status))})
 	}
-	return out
+	return out, nil
 }
 
 // readCredentials reads the app's credentials. While a secret this
@@ -304,6 +320,12 @@ func (r *Run) cleanUp(ctx context.Context, app *graphapi.Application, opts Rotat
 		case "recovered-secret":
 			continue // the keyring holds it: never removed
 		case "orphan-credential":
+			if s := r.storedSecret(l.KeyID); s != nil && (s.Status == SecretActive || s.Status == SecretNext) {
+				// Recorded as the secret in use (or about to be): never
+				// removed, whatever the keyring said.
+				r.Progress(fmt.Sprintf("kept %s: it is the %s secret", l.KeyID, s.Status))
+				continue
+			}
 			if err := r.removeSecret(ctx, l.KeyID, res); err != nil {
 				return err
 			}
@@ -372,7 +394,7 @@ func (r *Run) inventorySummary(app *graphapi.Application, res *RotateResult) str
 func (r *Run) resumable(app *graphapi.Application) *store.Secret {
 	for i := len(r.Conn.Secrets) - 1; i >= 0; i-- {
 		s := &r.Conn.Secrets[i]
-		if s.Status == SecretNext && hasPassword(app, s.KeyID) && r.inKeyring(s) {
+		if held, _ := r.inKeyring(s); s.Status == SecretNext && hasPassword(app, s.KeyID) && held {
 			return s
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"time"
 )
@@ -194,7 +195,7 @@ func WriteFileAtomic(path string, data []byte) error {
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err := replaceFile(tmp, path); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	if d, err := os.Open(dir); err == nil {
@@ -202,4 +203,19 @@ func WriteFileAtomic(path string, data []byte) error {
 		d.Close()
 	}
 	return nil
+}
+
+// replaceFile renames tmp over path. On Windows a rename over a file that
+// another process has open (another entrawiz reading the config, a virus
+// scanner, the search indexer) is refused for as long as it stays open, so
+// it is tried again for up to two seconds, as the Go toolchain does.
+func replaceFile(tmp, path string) error {
+	deadline := time.Now().Add(2 * time.Second)
+	for delay := time.Millisecond; ; delay = min(2*delay, 100*time.Millisecond) {
+		err := os.Rename(tmp, path)
+		if err == nil || runtime.GOOS != "windows" || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(delay)
+	}
 }

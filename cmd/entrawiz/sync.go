@@ -56,6 +56,9 @@ func syncRun(cmd *cobra.Command, f *factory, opts *syncOptions) error {
 	if opts.Every != 0 && opts.Every < time.Minute && !f.ShortSyncIntervals {
 		return usageError{errors.New("--every must be at least 1m")}
 	}
+	if opts.Every > app.MaxSyncInterval {
+		return usageError{fmt.Errorf("--every must be at most %s (a week)", app.MaxSyncInterval)}
+	}
 	a, err := f.app(cmd)
 	if err != nil {
 		return err
