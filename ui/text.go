@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/entrawiz/entrawiz/app"
 	"github.com/entrawiz/entrawiz/steps"
@@ -186,5 +187,24 @@ func WriteChanges(w io.Writer, p *store.SyncPlan, only string) {
 	}
 	if p.Truncated {
 		fmt.Fprintln(w, "  … (list shortened)")
+	}
+}
+
+// WriteSyncResult writes a sync run's counts (a preview's changes first)
+// on w, and its warnings on errW.
+func WriteSyncResult(w, errW io.Writer, connection string, res *steps.SyncResult) {
+	p := res.Plan
+	verb := "synced"
+	if res.DryRun {
+		verb = "dry run (nothing written)"
+		WriteChanges(w, p, "")
+	}
+	fmt.Fprintf(w, "%s: %s, %s run: %d created, %d updated, %d disabled, %d deleted, %d unchanged in %s\n", connection, verb,
+		res.Kind, p.Created, p.Updated, p.Disabled, p.Deleted, p.Unchanged, res.Took.Round(time.Millisecond))
+	if res.Stopped != "" {
+		fmt.Fprintf(w, "a real run would stop: it would disable more than %s (use --allow-mass-disable)\n", res.Stopped)
+	}
+	for _, g := range res.GoneGroups {
+		fmt.Fprintf(errW, "warning: picked group %s no longer exists in Entra; its users were taken as having left it (pick the groups again: entrawiz groups pick)\n", g)
 	}
 }

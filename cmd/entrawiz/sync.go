@@ -112,20 +112,7 @@ func syncResult(f *factory, opts *syncOptions, run app.SyncRun) error {
 	if syncErr != nil {
 		return syncErr
 	}
-	p := res.Plan
-	verb := "synced"
-	if res.DryRun {
-		verb = "dry run (nothing written)"
-		ui.WriteChanges(f.Out, p, "")
-	}
-	fmt.Fprintf(f.Out, "%s: %s, %s run: %d created, %d updated, %d disabled, %d deleted, %d unchanged in %s\n", conn.Name, verb,
-		res.Kind, p.Created, p.Updated, p.Disabled, p.Deleted, p.Unchanged, res.Took.Round(time.Millisecond))
-	if res.Stopped != "" {
-		fmt.Fprintf(f.Out, "a real run would stop: it would disable more than %s (use --allow-mass-disable)\n", res.Stopped)
-	}
-	for _, g := range res.GoneGroups {
-		fmt.Fprintf(f.ErrOut, "warning: picked group %s no longer exists in Entra; its users were taken as having left it (pick the groups again: entrawiz groups pick)\n", g)
-	}
+	ui.WriteSyncResult(f.Out, f.ErrOut, conn.Name, res)
 	return nil
 }
 
