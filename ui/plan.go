@@ -107,12 +107,19 @@ func (s *planScreen) body() string {
 	var b strings.Builder
 	if bl := s.plan.Blocker; bl != nil {
 		// The blocker first: it is what the admin must act on.
-		inner := st.Err.Render("This plan cannot be applied with this sign-in") + "\n" +
-			ansi.Wrap(steps.Printable(bl.Message), s.w-4, " ")
+		title, hint := "This plan cannot be applied with this sign-in",
+			"Sign in as an admin who holds the role (esc, then choose again), or press m to do the setup by hand in the portal."
+		if bl.Code == "SavedAppNotFound" {
+			// Not a matter of roles: another admin's sign-in meets the same.
+			title, hint = "The app this connection was set up with is missing", ""
+		}
+		inner := st.Err.Render(title) + "\n" + ansi.Wrap(steps.Printable(bl.Message), s.w-4, " ")
 		if bl.Remedy != "" {
 			inner += "\n" + ansi.Wrap(steps.Printable(bl.Remedy), s.w-4, " ")
 		}
-		inner += "\n" + ansi.Wrap("Sign in as an admin who holds the role (esc, then choose again), or press m to do the setup by hand in the portal.", s.w-4, " ")
+		if hint != "" {
+			inner += "\n" + ansi.Wrap(hint, s.w-4, " ")
+		}
 		b.WriteString(st.ErrBox.Width(s.w).Render(inner) + "\n\n")
 	}
 	actionW := 7

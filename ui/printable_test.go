@@ -184,3 +184,17 @@ func TestAccessibleModeShowsHostileTextEscaped(t *testing.T) {
 	// the picked group.
 	checkFrame(t, "accessible dashboard", out, 5)
 }
+
+// TestPlanBlockedByAMissingApp: the plan of a connection whose app is gone
+// says so, and does not send the admin looking for a role.
+func TestPlanBlockedByAMissingApp(t *testing.T) {
+	c := &common{styles: newStyles(true), keys: newKeyMap(), now: func() time.Time { return testNow }}
+	p := newPlanScreen(c, &steps.Profile{Name: "directory-sync", AppName: "Directory Sync"})
+	p.SetSize(100, 40)
+	p.setPlan(&steps.Plan{Blocker: &graphapi.Error{Kind: graphapi.KindNotFound, Code: "SavedAppNotFound",
+		Message: "the app registration is not in the tenant", Remedy: "run `entrawiz reset`"}}, "admin@contoso.com")
+	out := ansi.Strip(p.View())
+	if !strings.Contains(out, "The app this connection was set up with is missing") || strings.Contains(out, "holds the role") {
+		t.Fatalf("plan:\n%s", out)
+	}
+}
