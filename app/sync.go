@@ -48,14 +48,19 @@ type GroupCounts struct {
 	Nested int   // groups nested in it, at any depth; -1 when not known
 }
 
-// SearchGroups returns one page of the connection's tenant groups, searched
-// on the server, as the app.
-func (a *App) SearchGroups(ctx context.Context, name string, q graphapi.GroupQuery) (*graphapi.GroupPage, error) {
+// connectionGraph is the named connection's app-only client.
+func (a *App) connectionGraph(name string) (*graphapi.Client, error) {
 	conn, err := a.Connection(name)
 	if err != nil {
 		return nil, err
 	}
-	g, err := a.appGraph(conn)
+	return a.appGraph(conn)
+}
+
+// SearchGroups returns one page of the connection's tenant groups, searched
+// on the server, as the app.
+func (a *App) SearchGroups(ctx context.Context, name string, q graphapi.GroupQuery) (*graphapi.GroupPage, error) {
+	g, err := a.connectionGraph(name)
 	if err != nil {
 		return nil, err
 	}
@@ -98,11 +103,7 @@ func (a *App) ListGroups(ctx context.Context, name string, q graphapi.GroupQuery
 
 // GroupUsers counts a group's users at any depth of nesting.
 func (a *App) GroupUsers(ctx context.Context, name, groupID string) (int64, error) {
-	conn, err := a.Connection(name)
-	if err != nil {
-		return 0, err
-	}
-	g, err := a.appGraph(conn)
+	g, err := a.connectionGraph(name)
 	if err != nil {
 		return 0, err
 	}
@@ -111,16 +112,17 @@ func (a *App) GroupUsers(ctx context.Context, name, groupID string) (int64, erro
 
 // GroupCounts counts a group's users and the groups nested in it.
 func (a *App) GroupCounts(ctx context.Context, name, groupID string) (GroupCounts, error) {
-	n, err := a.GroupUsers(ctx, name, groupID)
+	g, err := a.connectionGraph(name)
+	if err != nil {
+		return GroupCounts{}, err
+	}
+	n, err := g.GroupUserCount(ctx, groupID)
 	if err != nil {
 		return GroupCounts{}, err
 	}
 	counts := GroupCounts{Users: n, Nested: -1}
-	conn, _ := a.Connection(name)
-	if g, err := a.appGraph(conn); err == nil {
-		if sub, err := g.GroupSubgroups(ctx, groupID); err == nil {
-			counts.Nested = len(sub)
-		}
+	if sub, err := g.GroupSubgroups(ctx, groupID); err == nil {
+		counts.Nested = len(sub)
 	}
 	return counts, nil
 }
