@@ -64,17 +64,24 @@ func TestSyncChild(t *testing.T) {
 	fmt.Println("RESULT " + string(b))
 }
 
-func runChild(job childJob) childResult {
-	fail := func(err error) childResult { return childResult{Error: err.Error()} }
+// openChild makes a benchmark child's app-only client and opens its
+// directory database.
+func openChild(job childJob) (*graphapi.AppSession, *store.DirDB, error) {
 	cloud, err := graphapi.NewCloud("", job.Info.LoginURL, job.Info.GraphURL, job.Info.CAFile)
 	if err != nil {
-		return fail(err)
+		return nil, nil, err
 	}
 	sess, err := graphapi.NewAppSession(graphapi.AppOptions{Cloud: cloud, Tenant: job.Info.TenantID, ClientID: job.AppID, Secret: job.Secret})
 	if err != nil {
-		return fail(err)
+		return nil, nil, err
 	}
 	db, err := store.OpenDirectory(job.Dir)
+	return sess, db, err
+}
+
+func runChild(job childJob) childResult {
+	fail := func(err error) childResult { return childResult{Error: err.Error()} }
+	sess, db, err := openChild(job)
 	if err != nil {
 		return fail(err)
 	}

@@ -12,10 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/entrawiz/entrawiz/graphapi"
 	"github.com/entrawiz/entrawiz/graphapi/sim"
 	"github.com/entrawiz/entrawiz/steps"
-	"github.com/entrawiz/entrawiz/store"
 )
 
 // previewChildEnv carries a preview's childJob to TestSyncPreviewChild.
@@ -35,15 +33,7 @@ func TestSyncPreviewChild(t *testing.T) {
 	}
 	res := func() childResult {
 		fail := func(err error) childResult { return childResult{Error: err.Error()} }
-		cloud, err := graphapi.NewCloud("", job.Info.LoginURL, job.Info.GraphURL, job.Info.CAFile)
-		if err != nil {
-			return fail(err)
-		}
-		sess, err := graphapi.NewAppSession(graphapi.AppOptions{Cloud: cloud, Tenant: job.Info.TenantID, ClientID: job.AppID, Secret: job.Secret})
-		if err != nil {
-			return fail(err)
-		}
-		db, err := store.OpenDirectory(job.Dir)
+		sess, db, err := openChild(job)
 		if err != nil {
 			return fail(err)
 		}
