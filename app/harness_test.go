@@ -69,7 +69,7 @@ func (w *world) setup(a *App, profile string) (*Setup, error) {
 	if err := s.SignIn(ctx, nil); err != nil {
 		return s, err
 	}
-	if _, err := s.Preflight(ctx); err != nil {
+	if _, err := s.Preflight(ctx, nil); err != nil {
 		return s, err
 	}
 	return s, s.Execute(ctx, nil)

@@ -138,7 +138,7 @@ func TestTwoSetupsAtOnce(t *testing.T) {
 	if err := first.SignIn(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := first.Preflight(ctx); err != nil {
+	if _, err := first.Preflight(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
 	g := newGate()
@@ -176,7 +176,7 @@ func TestSetupPlannedBeforeAnotherFinishedMakesNoSecondApp(t *testing.T) {
 	if err := late.SignIn(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := late.Preflight(ctx); err != nil {
+	if _, err := late.Preflight(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
 	w.mustSetup(w.app(nil), "directory-sync")
@@ -267,7 +267,7 @@ func TestInterruptedSetupRerunUnderReplication(t *testing.T) {
 		if err := s.SignIn(context.Background(), nil); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.Preflight(context.Background()); err != nil {
+		if _, err := s.Preflight(context.Background(), nil); err != nil {
 			t.Fatalf("try %d: preflight: %v", try, err)
 		}
 		ctx, cancel := context.WithCancel(context.Background())

@@ -72,8 +72,9 @@ func (s *Setup) UPN() string {
 func (s *Setup) SignInNote() string { return s.sess.note() }
 
 // Preflight reads the tenant and the saved connection and plans the setup;
-// nothing is written.
-func (s *Setup) Preflight(ctx context.Context) (*steps.Plan, error) {
+// nothing is written. report hears of the waits for Entra's replication (an
+// app a stopped run made a moment ago).
+func (s *Setup) Preflight(ctx context.Context, report func(steps.Event)) (*steps.Plan, error) {
 	if s.sess == nil {
 		return nil, errors.New("sign in first")
 	}
@@ -82,7 +83,7 @@ func (s *Setup) Preflight(ctx context.Context) (*steps.Plan, error) {
 		return nil, err
 	}
 	conn := findConnection(cfg, s.sess.identity.TenantID, s.profile.Name)
-	plan, err := steps.Preflight(ctx, s.a.env(s.sess.graph, s.sess.identity.TenantID, nil, nil), s.profile, conn, s.UPN())
+	plan, err := steps.Preflight(ctx, s.a.env(s.sess.graph, s.sess.identity.TenantID, report, nil), s.profile, conn, s.UPN())
 	if err != nil {
 		return nil, err
 	}
@@ -156,7 +157,7 @@ func (s *Setup) replanIfChanged(ctx context.Context, report func(steps.Event)) e
 		report(steps.Event{Step: "preflight", Title: "Plan", Kind: steps.StepProgress,
 			Message: "another entrawiz changed this connection since the plan was made: planning again"})
 	}
-	_, err = s.Preflight(ctx)
+	_, err = s.Preflight(ctx, report)
 	if err == nil && s.plan.Blocker != nil {
 		return s.plan.Blocker
 	}

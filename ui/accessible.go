@@ -279,7 +279,7 @@ func (a *accessible) signInAndRun(p *steps.Profile, tenant string) (bool, error)
 	var plan *steps.Plan
 	manual, err := a.retrying(p, tenant, "Reading the tenant failed", func() error {
 		var err error
-		plan, err = setup.Preflight(a.ctx)
+		plan, err = setup.Preflight(a.ctx, a.report)
 		return err
 	})
 	if manual || err != nil {

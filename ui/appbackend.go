@@ -59,8 +59,8 @@ func (b *AppBackend) StartSetup(ctx context.Context, tenant string, p *steps.Pro
 type appSetup struct{ s *app.Setup }
 
 func (a appSetup) UPN() string { return a.s.UPN() }
-func (a appSetup) Preflight(ctx context.Context) (*steps.Plan, error) {
-	return a.s.Preflight(ctx)
+func (a appSetup) Preflight(ctx context.Context, report func(steps.Event)) (*steps.Plan, error) {
+	return a.s.Preflight(ctx, report)
 }
 func (a appSetup) Execute(ctx context.Context, report func(steps.Event)) error {
 	return a.s.Execute(ctx, report)

@@ -93,8 +93,9 @@ type SignInPrompt struct {
 type Setup interface {
 	// UPN is who signed in.
 	UPN() string
-	// Preflight reads the tenant and returns the plan; nothing is written.
-	Preflight(ctx context.Context) (*steps.Plan, error)
+	// Preflight reads the tenant and returns the plan; nothing is
+	// written. Waits for replication are reported.
+	Preflight(ctx context.Context, report func(steps.Event)) (*steps.Plan, error)
 	// Execute runs the confirmed plan, reporting events as they happen.
 	Execute(ctx context.Context, report func(steps.Event)) error
 	// Connection names the connection the setup makes.

@@ -411,7 +411,8 @@ func (m *model) startSignIn() tea.Cmd {
 func (m *model) startPreflight() tea.Cmd {
 	ctx, gen := m.begin(opPreflight)
 	m.rail.set(railPlan, statusRunning, "reading the tenant")
-	return tea.Batch(m.show(newPlanScreen(m.c, m.profile)), preflightCmd(ctx, gen, m.setup), m.spinner.Tick)
+	ch := m.newEvents()
+	return tea.Batch(m.show(newPlanScreen(m.c, m.profile)), preflightCmd(ctx, ch, gen, m.setup), listenCmd(ch), m.spinner.Tick)
 }
 
 func (m *model) startExecute() tea.Cmd {

@@ -109,7 +109,7 @@ type fakeSetup struct {
 func (s *fakeSetup) UPN() string        { return "admin@contoso.com" }
 func (s *fakeSetup) Connection() string { return s.name }
 
-func (s *fakeSetup) Preflight(ctx context.Context) (*steps.Plan, error) {
+func (s *fakeSetup) Preflight(ctx context.Context, report func(steps.Event)) (*steps.Plan, error) {
 	f := s.f
 	f.record("Preflight")
 	if f.preflight != nil {

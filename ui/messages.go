@@ -139,14 +139,16 @@ func waitSignInCmd(ctx context.Context, gen int, o op, wait func(context.Context
 	}
 }
 
-func preflightCmd(ctx context.Context, gen int, s Setup) tea.Cmd {
-	return func() tea.Msg {
-		plan, err := s.Preflight(ctx)
+// preflightCmd reads the tenant on a stream, so that a wait for Entra's
+// replication shows on the rail while the plan is made.
+func preflightCmd(ctx context.Context, ch chan<- tea.Msg, gen int, s Setup) tea.Cmd {
+	return streamCmd(ctx, ch, gen, func(ctx context.Context, report func(steps.Event)) tea.Msg {
+		plan, err := s.Preflight(ctx, report)
 		if err != nil {
 			return doneMsg{gen: gen, op: opPreflight, err: err}
 		}
 		return planMsg{gen: gen, plan: plan}
-	}
+	})
 }
 
 func handoffCmd(gen int, b Backend, name string, reveal bool, copyIndex int) tea.Cmd {

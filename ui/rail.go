@@ -87,7 +87,11 @@ func (r *rail) procedure() []railItem {
 
 // apply records a run's event.
 func (r *rail) apply(ev steps.Event) {
-	it := r.item(ev.Step)
+	step := ev.Step
+	if step == "preflight" {
+		step = railPlan // reading the tenant is the plan's row
+	}
+	it := r.item(step)
 	if it == nil {
 		return
 	}

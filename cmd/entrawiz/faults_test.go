@@ -359,7 +359,8 @@ func TestFaultAppDeletedInPortal(t *testing.T) {
 
 	tn.ResetRequests()
 	msg := c.setup("sso-sync").mustFail(t, exitError)
-	mustContain(t, msg, old.App.AppID, "is not in the tenant", "entrawiz reset --connection "+old.Connection)
+	mustContain(t, msg, old.App.AppID, "is not in the tenant", "entrawiz reset --connection "+old.Connection,
+		"is not visible yet; waiting for Entra to replicate it") // the wait is said, not silent
 	assertNoGraphWrites(t, tn.Requests())
 	if apps := tn.appsTagged(t, "entrawiz:sso-sync"); len(apps) != 0 {
 		t.Fatalf("%d apps made while the config names the deleted one", len(apps))

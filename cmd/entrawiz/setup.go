@@ -142,7 +142,7 @@ func setupRun(cmd *cobra.Command, f *factory, opts *setupOptions) error {
 		fmt.Fprintln(f.ErrOut, "Note:", note)
 	}
 	fmt.Fprintln(f.ErrOut, "Reading the tenant…")
-	plan, err := s.Preflight(ctx)
+	plan, err := s.Preflight(ctx, rep.Report)
 	if err != nil {
 		return err
 	}
