@@ -12,6 +12,7 @@ import (
 	"github.com/entrawiz/entrawiz/graphapi/sim"
 	"github.com/entrawiz/entrawiz/steps"
 	"github.com/entrawiz/entrawiz/store"
+	"github.com/entrawiz/entrawiz/store/storetest"
 )
 
 // TestSyncOverlappingRotationKeepsTheDeliveredSecret is D1: a slow sync and
@@ -208,8 +209,8 @@ func TestNoTenantWriteWithoutAWorkingSecretStore(t *testing.T) {
 		name    string
 		secrets store.Secrets
 	}{
-		{"no keyring", failingKeyring{&store.NoKeyringError{Err: errors.New("no Secret Service on the bus")}}},
-		{"locked keyring", failingKeyring{store.ErrKeyringLocked}},
+		{"no keyring", storetest.NoKeyring{}},
+		{"locked keyring", storetest.Failing{Err: store.ErrKeyringLocked}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := writes()
@@ -244,13 +245,6 @@ func isLocal(err error) bool {
 	var le *LocalError
 	return errors.As(err, &le)
 }
-
-// failingKeyring is a secret store that fails every call with err.
-type failingKeyring struct{ err error }
-
-func (k failingKeyring) Get(string) (string, error) { return "", k.err }
-func (k failingKeyring) Set(string, string) error   { return k.err }
-func (k failingKeyring) Delete(string) error        { return k.err }
 
 // TestInterruptedSetupRerunUnderReplication is D2: a setup stopped just
 // after it created the app, run again at once while Entra still hides the

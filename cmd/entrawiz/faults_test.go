@@ -18,6 +18,7 @@ import (
 	"github.com/entrawiz/entrawiz/graphapi/sim"
 	"github.com/entrawiz/entrawiz/steps"
 	"github.com/entrawiz/entrawiz/store"
+	"github.com/entrawiz/entrawiz/store/storetest"
 )
 
 // assertNoGraphWrites checks that nothing was written to the tenant.
@@ -292,21 +293,21 @@ func TestFaultKeyring(t *testing.T) {
 		keyring store.Secrets
 		want    []string
 	}{
-		{"missing", noKeyring{}, []string{noKeyringRemedy}},
-		{"locked", &lockedKeyring{timeout: 300 * time.Millisecond}, []string{"did not answer in time (is it locked?)"}},
+		{"missing", storetest.NoKeyring{}, []string{noKeyringRemedy}},
+		{"locked", &storetest.LockedKeyring{Timeout: 300 * time.Millisecond}, []string{"did not answer in time (is it locked?)"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			tn := startTenant(t, sim.Faults{})
 			c := newCLI(t, tn)
-			c.keys.use(tc.keyring)
+			c.keys.Use(tc.keyring)
 			msg := c.setup("directory-sync").mustFail(t, exitError)
 			mustContain(t, msg, append([]string{"nothing was changed in the tenant"}, tc.want...)...)
 			assertNoGraphWrites(t, tn.Requests())
 			if apps := tn.appsTagged(t, "entrawiz:directory-sync"); len(apps) != 0 {
 				t.Fatalf("%d apps, want none", len(apps))
 			}
-			c.keys.use(store.NewMemKeyring())
+			c.keys.Use(store.NewMemKeyring())
 			mustFinish(t, tn, c, "directory-sync")
 		})
 	}

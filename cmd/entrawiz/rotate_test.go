@@ -387,15 +387,15 @@ func TestRotateFaults(t *testing.T) {
 		wantNext, wantLeftover bool
 	}{
 		{name: "keyring write fails", fault: func(t *testing.T, c *cli) (runOpts, []string, int) {
-			c.keys.use(failingSet{inner: c.keys.current()})
+			c.keys.Use(failingSet{inner: c.keys.Current()})
 			return runOpts{}, nil, exitError
-		}, after: func(t *testing.T, c *cli) { c.keys.use(c.keys.current().(failingSet).inner) }},
+		}, after: func(t *testing.T, c *cli) { c.keys.Use(c.keys.Current().(failingSet).inner) }},
 		{name: "keyring write fails and Graph fails so the new secret cannot be taken back", fault: func(t *testing.T, c *cli) (runOpts, []string, int) {
-			c.keys.use(failingSet{inner: c.keys.current(), before: func() { c.tn.SetFaults(sim.Faults{ServerErrorEvery: 1}) }})
+			c.keys.Use(failingSet{inner: c.keys.Current(), before: func() { c.tn.SetFaults(sim.Faults{ServerErrorEvery: 1}) }})
 			return runOpts{}, nil, exitError
 		}, after: func(t *testing.T, c *cli) {
 			c.tn.SetFaults(sim.Faults{})
-			c.keys.use(c.keys.current().(failingSet).inner)
+			c.keys.Use(c.keys.Current().(failingSet).inner)
 		}, wantLeftover: true},
 		{name: "Graph fails (503) between add and verify", fault: func(t *testing.T, c *cli) (runOpts, []string, int) {
 			return runOpts{onLine: "added, ends", at: func() { c.tn.SetFaults(sim.Faults{ServerErrorEvery: 1}) }}, nil, exitError

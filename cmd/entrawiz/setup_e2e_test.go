@@ -23,6 +23,7 @@ import (
 	"github.com/entrawiz/entrawiz/internal/ci"
 	"github.com/entrawiz/entrawiz/steps"
 	"github.com/entrawiz/entrawiz/store"
+	"github.com/entrawiz/entrawiz/store/storetest"
 )
 
 // allPlatformsProfile exercises what no shipped profile does: SPA and
@@ -593,8 +594,8 @@ func TestRealOSKeyring(t *testing.T) {
 
 	tn := startTenant(t, sim.Faults{})
 	c := newCLI(t, tn)
-	keyring := prefixedKeyring{inner: osk, prefix: prefix}
-	c.keys.use(keyring)
+	keyring := storetest.Prefixed{Inner: osk, Prefix: prefix}
+	c.keys.Use(keyring)
 	t.Cleanup(func() { keyring.Delete("token-cache-key") })
 
 	_, res := c.mustSetup("directory-sync")

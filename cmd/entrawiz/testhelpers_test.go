@@ -12,7 +12,6 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -24,7 +23,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -34,6 +32,7 @@ import (
 	"github.com/entrawiz/entrawiz/graphapi/sim"
 	"github.com/entrawiz/entrawiz/graphapi/simtest"
 	"github.com/entrawiz/entrawiz/store"
+	"github.com/entrawiz/entrawiz/store/storetest"
 	"github.com/entrawiz/entrawiz/ui"
 )
 
@@ -346,102 +345,6 @@ func assertReadOnly(t *testing.T, reqs []sim.LoggedRequest) {
 // ---------------------------------------------------------------------------
 // Keyrings.
 
-// recordingKeyring wraps the keyring a test gives the commands and remembers
-// every value ever stored, so the test can look for them where no secret
-// may be. The wrapped keyring can be swapped to clear a keyring fault.
-type recordingKeyring struct {
-	mu    sync.Mutex
-	inner store.Secrets
-	seen  []string
-}
-
-func newRecordingKeyring(inner store.Secrets) *recordingKeyring {
-	return &recordingKeyring{inner: inner}
-}
-
-func (k *recordingKeyring) use(inner store.Secrets) {
-	k.mu.Lock()
-	k.inner = inner
-	k.mu.Unlock()
-}
-
-func (k *recordingKeyring) current() store.Secrets {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	return k.inner
-}
-
-func (k *recordingKeyring) Get(name string) (string, error) { return k.current().Get(name) }
-
-func (k *recordingKeyring) Set(name, value string) error {
-	k.mu.Lock()
-	k.seen = append(k.seen, value)
-	inner := k.inner
-	k.mu.Unlock()
-	return inner.Set(name, value)
-}
-
-func (k *recordingKeyring) Delete(name string) error { return k.current().Delete(name) }
-
-// values are the values ever given to Set.
-func (k *recordingKeyring) values() []string {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	return slices.Clone(k.seen)
-}
-
-// noKeyring is a machine without a Secret Service: every call fails as
-// store.OSKeyring reports it there.
-type noKeyring struct{}
-
-var errNoSecretService = errors.New("The name org.freedesktop.secrets was not provided by any .service files")
-
-func (noKeyring) Get(name string) (string, error) {
-	return "", fmt.Errorf("keyring read %q: %w", name, &store.NoKeyringError{Err: errNoSecretService})
-}
-
-func (noKeyring) Set(name, _ string) error {
-	return fmt.Errorf("keyring write %q: %w", name, &store.NoKeyringError{Err: errNoSecretService})
-}
-
-func (noKeyring) Delete(name string) error {
-	return fmt.Errorf("keyring delete %q: %w", name, &store.NoKeyringError{Err: errNoSecretService})
-}
-
-// lockedKeyring is a keyring that is locked and waits for a password prompt
-// nobody sees: every call hangs, and is cut off after timeout with the
-// error store.OSKeyring gives then. (store.OSKeyring's backend cannot be
-// replaced, so its timeout is reproduced here.)
-type lockedKeyring struct {
-	timeout time.Duration
-	calls   atomic.Int32
-}
-
-func (k *lockedKeyring) hang(op, name string) error {
-	k.calls.Add(1)
-	never := make(chan struct{})
-	select {
-	case <-never:
-	case <-time.After(k.timeout):
-	}
-	return fmt.Errorf("keyring %s %q: %w", op, name, store.ErrKeyringTimeout)
-}
-
-func (k *lockedKeyring) Get(name string) (string, error) { return "", k.hang("read", name) }
-func (k *lockedKeyring) Set(name, _ string) error        { return k.hang("write", name) }
-func (k *lockedKeyring) Delete(name string) error        { return k.hang("delete", name) }
-
-// prefixedKeyring files every item under a prefix, so a test that uses the
-// real OS keyring cannot touch the items of an entrawiz the developer uses.
-type prefixedKeyring struct {
-	inner  store.Secrets
-	prefix string
-}
-
-func (k prefixedKeyring) Get(name string) (string, error) { return k.inner.Get(k.prefix + name) }
-func (k prefixedKeyring) Set(name, value string) error    { return k.inner.Set(k.prefix+name, value) }
-func (k prefixedKeyring) Delete(name string) error        { return k.inner.Delete(k.prefix + name) }
-
 // ---------------------------------------------------------------------------
 // Running the commands.
 
@@ -457,7 +360,7 @@ type cli struct {
 	t       *testing.T
 	tn      *tenant
 	dir     string
-	keys    *recordingKeyring
+	keys    *storetest.Recording
 	backoff graphapi.Backoff
 
 	mu      sync.Mutex
@@ -484,7 +387,7 @@ type result struct {
 // stored in the keyring is looked for in each run's output and in every
 // file under the config directory.
 func newCLI(t *testing.T, tn *tenant) *cli {
-	c := &cli{t: t, tn: tn, dir: t.TempDir(), keys: newRecordingKeyring(store.NewMemKeyring()),
+	c := &cli{t: t, tn: tn, dir: t.TempDir(), keys: storetest.NewRecording(store.NewMemKeyring()),
 		backoff: testBackoff(), approve: tn.info.AdminUPN}
 	t.Cleanup(c.assertNoSecretLeaks)
 	return c
@@ -669,7 +572,7 @@ func (c *cli) mustNotLeak(secret string) {
 func (c *cli) assertNoSecretLeaks() {
 	t := c.t
 	c.mu.Lock()
-	secrets := append(c.keys.values(), c.secrets...)
+	secrets := append(c.keys.Values(), c.secrets...)
 	runs := slices.Clone(c.runs)
 	c.mu.Unlock()
 	var checked []string
