@@ -126,6 +126,10 @@ func (a *App) Reset(ctx context.Context, name string, deleteApp bool, show func(
 	}
 	var g steps.Graph
 	if deleteApp {
+		// The app is deleted only if the config can then forget it.
+		if err := a.checkLocal(false); err != nil {
+			return err
+		}
 		sess, err := a.signIn(ctx, conn.Tenant.ID, []string{"Application.ReadWrite.All", "User.Read"}, show)
 		if err != nil {
 			return err
