@@ -33,12 +33,6 @@ const exitCodesHelp = `Exit codes:
   4    sync stopped by a safety limit
   130  interrupted`
 
-// usageError is a mistake in how the command was called.
-type usageError struct{ err error }
-
-func (e usageError) Error() string { return e.err.Error() }
-func (e usageError) Unwrap() error { return e.err }
-
 // declined is the admin answering no to a confirmation: nothing was done,
 // and the exit code is that of an interruption.
 type declined struct{ what string }
@@ -55,14 +49,13 @@ func (e errorReported) Unwrap() error { return e.err }
 
 // exitCode maps an error to the process exit code.
 func exitCode(err error) int {
-	var ue usageError
 	var ie *app.InputError
 	switch {
 	case err == nil:
 		return exitOK
 	case errors.Is(err, context.Canceled):
 		return exitInterrupted
-	case errors.As(err, &ue), errors.As(err, &ie):
+	case errors.As(err, &ie): // a flag or argument is wrong or missing
 		return exitUsage
 	}
 	var se *steps.SafetyError
@@ -114,7 +107,7 @@ func (f *factory) jsonErrors(jsonOut bool, err error) error {
 func usageArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		if err := check(cmd, args); err != nil {
-			return usageError{fmt.Errorf("%w\nRun '%s --help' for usage.", err, cmd.CommandPath())}
+			return &app.InputError{Err: fmt.Errorf("%w\nRun '%s --help' for usage.", err, cmd.CommandPath())}
 		}
 		return nil
 	}

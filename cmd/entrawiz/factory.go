@@ -132,7 +132,7 @@ func loadProfileFiles(paths []string) ([]*steps.Profile, error) {
 	for _, path := range paths {
 		p, err := steps.LoadProfile(path)
 		if err != nil {
-			return nil, usageError{fmt.Errorf("--profile: %w", err)}
+			return nil, &app.InputError{Err: fmt.Errorf("--profile: %w", err)}
 		}
 		out = append(out, p)
 	}
@@ -141,7 +141,7 @@ func loadProfileFiles(paths []string) ([]*steps.Profile, error) {
 
 // requireFlag is the error for an input missing in a headless run.
 func requireFlag(cmd *cobra.Command, flag string) error {
-	return usageError{fmt.Errorf("--%s is required when not running interactively\nRun '%s --help' for usage.", flag, cmd.CommandPath())}
+	return &app.InputError{Err: fmt.Errorf("--%s is required when not running interactively\nRun '%s --help' for usage.", flag, cmd.CommandPath())}
 }
 
 // runE is a command's run: runF when a test gives one (to see the options

@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/entrawiz/entrawiz/app"
 	"github.com/entrawiz/entrawiz/graphapi"
 )
 
@@ -65,7 +66,7 @@ with the client secret from the OS keyring.`,
 
 func groupsListRun(cmd *cobra.Command, f *factory, opts *groupsOptions) error {
 	if opts.Top < 1 || opts.Top > 999 {
-		return usageError{errors.New("--top must be between 1 and 999")}
+		return &app.InputError{Err: errors.New("--top must be between 1 and 999")}
 	}
 	a, err := f.app(cmd)
 	if err != nil {

@@ -22,6 +22,8 @@ func TestJSONErrorsHaveOneShape(t *testing.T) {
 		kind string
 	}{
 		{[]string{"status", "--json", "--connection", "nosuch/x"}, exitUsage, "usage"},
+		{[]string{"groups", "list", "--json", "--top", "5000"}, exitUsage, "usage"},
+		{[]string{"sync", "--json", "--every", "5s"}, exitUsage, "usage"},
 		{[]string{"test", "--json"}, exitError, "not set up"},
 		{[]string{"rotate", "--json"}, exitError, "not set up"},
 		{[]string{"sync", "--json"}, exitError, "not set up"},

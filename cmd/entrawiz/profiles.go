@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/entrawiz/entrawiz/app"
 	"github.com/entrawiz/entrawiz/steps"
 )
 
@@ -41,7 +42,7 @@ edit it, and give the file to setup with --profile ./my-product.json.`,
 			b, ok := steps.BuiltinProfileSource(args[0])
 			if !ok {
 				_, err := steps.LoadProfile(args[0])
-				return usageError{err}
+				return &app.InputError{Err: err}
 			}
 			_, err := f.Out.Write(b)
 			return err

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/entrawiz/entrawiz/app"
 	"github.com/entrawiz/entrawiz/graphapi"
 	"github.com/entrawiz/entrawiz/store"
 	"github.com/entrawiz/entrawiz/ui"
@@ -54,7 +55,7 @@ connection is set up); try it safely with ` + "`entrawiz demo`" + `.
 		Args:          usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !f.IsTTY {
-				return usageError{fmt.Errorf("the wizard needs a terminal; headless, use `entrawiz setup` (see `entrawiz --help`)")}
+				return &app.InputError{Err: fmt.Errorf("the wizard needs a terminal; headless, use `entrawiz setup` (see `entrawiz --help`)")}
 			}
 			files, err := loadProfileFiles(profileFiles)
 			if err != nil {
@@ -70,7 +71,7 @@ connection is set up); try it safely with ` + "`entrawiz demo`" + `.
 	}
 	root.Flags().StringArrayVar(&profileFiles, "profile", nil, "also offer this profile file (JSON or YAML) in the wizard; repeat for more")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return usageError{fmt.Errorf("%w\nRun '%s --help' for usage.", err, c.CommandPath())}
+		return &app.InputError{Err: fmt.Errorf("%w\nRun '%s --help' for usage.", err, c.CommandPath())}
 	})
 	f.addGlobalFlags(root.PersistentFlags())
 	// Text from the tenant never acts on the terminal (see printableWriter).

@@ -67,7 +67,7 @@ Needs your admin sign-in (Application.ReadWrite.All), like setup.`,
 func parseDays(flag, s string) (time.Duration, error) {
 	d, err := steps.ParseDays(s)
 	if err != nil {
-		return 0, usageError{fmt.Errorf("--%s: %w", flag, err)}
+		return 0, &app.InputError{Err: fmt.Errorf("--%s: %w", flag, err)}
 	}
 	return d, nil
 }
@@ -97,7 +97,7 @@ func rotateRun(cmd *cobra.Command, f *factory, opts *rotateOptions) error {
 	}
 	for _, id := range opts.Remove {
 		if err := steps.ValidateGUID("--remove", id); err != nil {
-			return usageError{err}
+			return &app.InputError{Err: err}
 		}
 	}
 	req.Finish, req.CleanUp, req.Remove = opts.Finish, opts.CleanUp, opts.Remove

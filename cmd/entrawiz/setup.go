@@ -61,7 +61,7 @@ shown only with --reveal-secret, or piped to a command with --deliver-cmd.`,
 				return requireFlag(cmd, "tenant")
 			}
 			if err := steps.ValidateTenant(opts.Tenant); err != nil {
-				return usageError{fmt.Errorf("--tenant: %w", err)}
+				return &app.InputError{Err: fmt.Errorf("--tenant: %w", err)}
 			}
 			if opts.Manual {
 				if opts.ClientID == "" {
@@ -111,7 +111,7 @@ func setupRun(cmd *cobra.Command, f *factory, opts *setupOptions) error {
 	ctx := cmd.Context()
 	profile, err := steps.LoadProfile(opts.Profile)
 	if err != nil {
-		return usageError{err}
+		return &app.InputError{Err: err}
 	}
 	if opts.AppName != "" {
 		profile.AppName = opts.AppName
@@ -187,11 +187,11 @@ func setupRun(cmd *cobra.Command, f *factory, opts *setupOptions) error {
 // manualRun records a connection to an app registered by hand and tests it.
 func manualRun(ctx context.Context, f *factory, a *app.App, opts *setupOptions, profile *steps.Profile, rep *ui.Lines) error {
 	if err := steps.ValidateGUID("--client-id", opts.ClientID); err != nil {
-		return usageError{err}
+		return &app.InputError{Err: err}
 	}
 	secret, err := ui.ReadSecret(f.In, f.ErrOut, opts.SecretStdin || !f.IsTTY)
 	if err != nil {
-		return usageError{err}
+		return &app.InputError{Err: err}
 	}
 	conn, res, err := a.Manual(ctx, opts.Tenant, profile, opts.ClientID, secret, rep.Report)
 	if err != nil {

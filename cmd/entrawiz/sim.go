@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/entrawiz/entrawiz/app"
 	"github.com/entrawiz/entrawiz/graphapi/sim"
 )
 
@@ -72,10 +73,10 @@ runs with PUT control_url/faults.`,
 
 func simRun(ctx context.Context, opts *simOptions) error {
 	if opts.Sim.Approve != "auto" && opts.Sim.Approve != "manual" {
-		return usageError{fmt.Errorf("--approve must be auto or manual, not %q", opts.Sim.Approve)}
+		return &app.InputError{Err: fmt.Errorf("--approve must be auto or manual, not %q", opts.Sim.Approve)}
 	}
 	if opts.Sim.Users < 0 || opts.Sim.Groups < 0 {
-		return usageError{fmt.Errorf("--users and --groups must not be negative")}
+		return &app.InputError{Err: fmt.Errorf("--users and --groups must not be negative")}
 	}
 	srv, err := sim.Start(opts.Sim)
 	if err != nil {

@@ -54,10 +54,10 @@ naming the process that runs. A run that was stopped is resumed by the next one.
 
 func syncRun(cmd *cobra.Command, f *factory, opts *syncOptions) error {
 	if opts.Every != 0 && opts.Every < time.Minute && !f.ShortSyncIntervals {
-		return usageError{errors.New("--every must be at least 1m")}
+		return &app.InputError{Err: errors.New("--every must be at least 1m")}
 	}
 	if opts.Every > app.MaxSyncInterval {
-		return usageError{fmt.Errorf("--every must be at most %s (a week)", app.MaxSyncInterval)}
+		return &app.InputError{Err: fmt.Errorf("--every must be at most %s (a week)", app.MaxSyncInterval)}
 	}
 	a, err := f.app(cmd)
 	if err != nil {
