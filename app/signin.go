@@ -21,11 +21,11 @@ type DeviceCode struct {
 // sign-in works, Code is empty and Wait returns at once.
 type SignInPrompt struct {
 	DeviceCode
-	wait    func(ctx context.Context) (graphapi.Identity, error)
-	admin   *graphapi.Admin
-	signed  func(*session)
-	cache   *graphapi.PersistentCache
-	newSess func(*graphapi.Admin, graphapi.Identity) (*session, error)
+	a      *App
+	admin  *graphapi.Admin
+	cache  *graphapi.PersistentCache
+	wait   func(ctx context.Context) (graphapi.Identity, error)
+	signed func(*session) // told the session once the admin is signed in
 }
 
 // Wait blocks until the admin approves the device code, declines it, or it
@@ -44,7 +44,7 @@ func (p *SignInPrompt) finish(id graphapi.Identity, err error) error {
 	if err != nil {
 		return err
 	}
-	s, err := p.newSess(p.admin, id)
+	s, err := p.a.newSession(p.admin, id)
 	if err != nil {
 		return err
 	}
@@ -86,7 +86,7 @@ func (a *App) startSignIn(ctx context.Context, tenant string, scopes []string, s
 	if err != nil {
 		return nil, err
 	}
-	p := &SignInPrompt{admin: admin, signed: signed, cache: cache, newSess: a.newSession}
+	p := &SignInPrompt{a: a, admin: admin, cache: cache, signed: signed}
 	id, err := admin.SignInSilent(ctx)
 	if err == nil {
 		p.wait = func(context.Context) (graphapi.Identity, error) { return id, nil }
@@ -124,7 +124,7 @@ func (a *App) signIn(ctx context.Context, tenant string, scopes []string, show f
 	return s, nil
 }
 
-// SignInNote says why a sign-in will not be remembered, or "".
+// note says why the sign-in will not be remembered, or "".
 func (s *session) note() string {
 	if s == nil || s.cache == nil {
 		return ""
