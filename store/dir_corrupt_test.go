@@ -92,14 +92,7 @@ func damageTable(t *testing.T, dir, table string) []byte {
 func TestDamagedUsersAreReportedNotSkipped(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	db, err := OpenDirectory(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st := Stage{Kind: "full", GroupSet: "x", Groups: []string{"g"}, Dirty: []string{"g"}, Step: "read-groups"}
-	if err := db.BeginStage(ctx, st); err != nil {
-		t.Fatal(err)
-	}
+	db, st := openStaged(t, dir)
 	var us []StagedUser
 	for i := range 3000 {
 		us = append(us, user(fmt.Sprintf("u%05d", i), strings.Repeat("n", 40)))
@@ -111,7 +104,7 @@ func TestDamagedUsersAreReportedNotSkipped(t *testing.T) {
 	db.Close()
 	damaged := damageTable(t, dir, "users")
 
-	db, err = OpenDirectory(dir)
+	db, err := OpenDirectory(dir)
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}
@@ -142,22 +135,15 @@ func TestDamagedUsersAreReportedNotSkipped(t *testing.T) {
 // EachUser returns the callback's error, and stops there.
 func TestEachUserReturnsTheCallbacksError(t *testing.T) {
 	ctx := context.Background()
-	db, err := OpenDirectory(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, st := openStaged(t, t.TempDir())
 	defer db.Close()
-	st := Stage{Kind: "full", GroupSet: "x", Groups: []string{"g"}, Dirty: []string{"g"}, Step: "read-groups"}
-	if err := db.BeginStage(ctx, st); err != nil {
-		t.Fatal(err)
-	}
 	fullPage(t, db, &st, "", user("a", "A"), user("b", "B"))
 	if _, err := db.Reconcile(ctx, ReconcileOptions{Now: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	full := errors.New("disk full")
 	n := 0
-	err = db.EachUser(ctx, func(DirUser) error { n++; return full })
+	err := db.EachUser(ctx, func(DirUser) error { n++; return full })
 	if !errors.Is(err, full) || n != 1 {
 		t.Fatalf("got %v after %d users, want the callback's error after 1", err, n)
 	}

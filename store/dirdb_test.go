@@ -46,15 +46,8 @@ func TestOpenDirectoryIsPrivateAndWAL(t *testing.T) {
 
 func TestStagePageIsResumable(t *testing.T) {
 	ctx := context.Background()
-	db, err := OpenDirectory(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, st := openStaged(t, t.TempDir())
 	defer db.Close()
-	st := Stage{Kind: "full", GroupSet: "x", Groups: []string{"g"}, Dirty: []string{"g"}, Step: "read-groups"}
-	if err := db.BeginStage(ctx, st); err != nil {
-		t.Fatal(err)
-	}
 	users := make([]StagedUser, 250)
 	members := make([]Membership, 250)
 	for i := range users {
@@ -89,4 +82,19 @@ func TestStagePageIsResumable(t *testing.T) {
 	if len(ms) != 250 {
 		t.Fatalf("%d memberships, want 250", len(ms))
 	}
+}
+
+// openStaged opens the directory database in dir with a full run of one
+// group staged, as a sync has it when its first page arrives.
+func openStaged(t *testing.T, dir string) (*DirDB, Stage) {
+	t.Helper()
+	db, err := OpenDirectory(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := Stage{Kind: "full", GroupSet: "x", Groups: []string{"g"}, Dirty: []string{"g"}, Step: "read-groups"}
+	if err := db.BeginStage(context.Background(), st); err != nil {
+		t.Fatal(err)
+	}
+	return db, st
 }
