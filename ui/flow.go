@@ -184,8 +184,8 @@ func (m *model) outcome(msg tea.Msg) (tea.Cmd, bool) {
 		if !m.ended(msg.gen) {
 			return nil, true
 		}
-		m.setup, m.upn = msg.setup, msg.setup.UPN()
-		m.rail.set(railSignIn, statusDone, "signed in as "+m.upn)
+		m.setup = msg.setup
+		m.rail.set(railSignIn, statusDone, "signed in as "+m.setup.UPN())
 		return m.startPreflight(), true
 
 	case planMsg:
@@ -199,7 +199,7 @@ func (m *model) outcome(msg tea.Msg) (tea.Cmd, bool) {
 		}
 		m.rail.set(railPlan, statusCurrent, summary)
 		if s, ok := m.screen.(*planScreen); ok {
-			s.setPlan(msg.plan, m.upn)
+			s.setPlan(msg.plan, m.setup.UPN())
 		}
 		return nil, true
 

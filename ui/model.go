@@ -72,7 +72,6 @@ type model struct {
 	profile  *steps.Profile
 	choice   int
 	tenant   string
-	upn      string
 	prompt   *SignInPrompt // the sign-in in hand
 	setup    Setup         // the setup in hand, once signed in
 	plan     *steps.Plan
