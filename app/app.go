@@ -73,15 +73,6 @@ func New(o Options) (*App, error) {
 // Options are the options the App was made with.
 func (a *App) Options() Options { return a.o }
 
-// Cloud is the cloud the App signs in to and calls.
-func (a *App) Cloud() graphapi.Cloud { return a.cloud }
-
-// ConfigDir is where the App keeps its config.
-func (a *App) ConfigDir() string { return a.o.ConfigDir }
-
-// SecretsPlace names where secrets are kept, for messages.
-func (a *App) SecretsPlace() string { return store.SecretsPlace(a.o.Secrets) }
-
 func (a *App) now() time.Time {
 	if a.o.Now != nil {
 		return a.o.Now()

@@ -42,9 +42,6 @@ func (a *App) NewSetup(p *steps.Profile, tenant string) (*Setup, error) {
 	return &Setup{a: a, profile: p, tenant: strings.TrimSpace(tenant)}, nil
 }
 
-// Profile is the setup's profile.
-func (s *Setup) Profile() *steps.Profile { return s.profile }
-
 // StartSignIn starts the admin's sign-in for what the profile's plan needs.
 func (s *Setup) StartSignIn(ctx context.Context) (*SignInPrompt, error) {
 	return s.a.startSignIn(ctx, s.tenant, steps.AdminScopes(s.profile), func(got *session) { s.sess = got })
@@ -163,9 +160,6 @@ func (s *Setup) replanIfChanged(ctx context.Context, report func(steps.Event)) e
 	}
 	return err
 }
-
-// Plan is the plan Preflight made.
-func (s *Setup) Plan() *steps.Plan { return s.plan }
 
 // Connection is the connection the setup makes or finishes.
 func (s *Setup) Connection() *store.Connection { return s.conn }
