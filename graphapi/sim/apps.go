@@ -279,6 +279,15 @@ func (c *gctx) applications(key string) {
 		if !c.body(&body) {
 			return
 		}
+		if aud, ok := body["signInAudience"].(string); ok && c.refuseAudience(app, aud) {
+			return
+		}
+		if kc, ok := body["keyCredentials"]; ok {
+			if !c.patchKeyCredentials(app, kc) {
+				return
+			}
+			delete(body, "keyCredentials")
+		}
 		d.mu.Lock()
 		msg := applyAppProps(app, body, "application")
 		d.mu.Unlock()
@@ -313,6 +322,18 @@ func (c *gctx) applications(key string) {
 		if c.allowed(writeApps) && c.ownsOrAdmin(owners) {
 			c.removePassword(app)
 		}
+	case len(rest) == 1 && isFunction(rest[0], "addKey") && c.r.Method == http.MethodPost:
+		if c.mayRollKeys(app, owners) {
+			c.addKey(app)
+		}
+	case len(rest) == 1 && isFunction(rest[0], "removeKey") && c.r.Method == http.MethodPost:
+		if c.mayRollKeys(app, owners) {
+			c.removeKey(app)
+		}
+	case len(rest) == 1 && rest[0] == "appManagementPolicies" && c.r.Method == http.MethodGet:
+		c.appPolicies(app)
+	case len(rest) == 2 && rest[0] == "appManagementPolicies" && rest[1] == "$ref" && c.r.Method == http.MethodPost:
+		c.assignPolicy(app)
 	case len(rest) == 1 && rest[0] == "owners" && c.r.Method == http.MethodGet:
 		if !c.allowed(readApps) {
 			return
@@ -347,8 +368,18 @@ func (c *gctx) createApplication() {
 		return
 	}
 	d := c.s.dir
+	if _, ok := body["keyCredentials"]; ok {
+		// The sim takes certificates by PATCH only, as entrawiz adds them.
+		c.fail(http.StatusNotImplemented, "NotImplemented", "This operation target is not yet supported.")
+		return
+	}
 	d.mu.Lock()
 	app := d.newApplication(name)
+	if aud, ok := body["signInAudience"].(string); ok && c.s.audienceRefused(app.ID, appCreated(app), aud) != "" {
+		d.mu.Unlock()
+		c.refuseAudience(app, aud)
+		return
+	}
 	if msg := applyAppProps(app, body, "application"); msg != "" {
 		d.mu.Unlock()
 		c.badRequest(msg)
@@ -406,7 +437,7 @@ func (c *gctx) addPassword(app *object) {
 		c.badRequest("Key credential end date is invalid.")
 		return
 	}
-	if c.refuseLifetime(sec.Start, sec.End) {
+	if c.refusePassword(app, sec.Start, sec.End) {
 		return
 	}
 	text := secretText()

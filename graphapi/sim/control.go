@@ -245,8 +245,13 @@ func (s *Server) controlRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /_sim/{action}", func(w http.ResponseWriter, r *http.Request) {
 		var a struct {
 			UserCode, UPN, AppID, GroupID, MemberID, UserID, DisplayName string
-			// MaxLifetime is a Go duration for secret-max-lifetime ("" or "0": none).
+			// MaxLifetime is a Go duration for secret-max-lifetime and
+			// cert-max-lifetime ("" or "0": none).
 			MaxLifetime string
+			// Forbid is for forbid-secrets and forbid-multi-tenant.
+			Forbid bool
+			// Roles are directory role names for admin-roles.
+			Roles []string
 		}
 		if err := json.NewDecoder(r.Body).Decode(&a); err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
@@ -274,6 +279,25 @@ func (s *Server) controlRoutes(mux *http.ServeMux) {
 			if err == nil {
 				s.SetSecretMaxLifetime(d)
 			}
+		case "cert-max-lifetime":
+			var d time.Duration
+			if a.MaxLifetime != "" {
+				d, err = time.ParseDuration(a.MaxLifetime)
+			}
+			if err == nil {
+				s.SetCertMaxLifetime(d)
+			}
+		case "forbid-secrets":
+			s.ForbidSecrets(a.Forbid)
+		case "forbid-multi-tenant":
+			s.ForbidMultiTenant(a.Forbid)
+		case "admin-roles":
+			err = s.SetAdminRoles(a.Roles...)
+		case "admin-consent":
+			if a.UPN == "" {
+				a.UPN = s.info.AdminUPN
+			}
+			err = s.GrantAdminConsent(a.AppID, a.UPN)
 		case "add-member":
 			err = s.AddMember(a.GroupID, a.MemberID)
 		case "remove-member":

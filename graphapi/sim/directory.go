@@ -85,7 +85,8 @@ type object struct {
 	Props map[string]any
 	replica
 	owners  []string
-	secrets []*secret // applications only
+	secrets []*secret  // applications only
+	keys    []*keyCred // applications only: certificates
 }
 
 type secret struct {
@@ -371,6 +372,7 @@ func (d *directory) seedRoles() {
 		{roleCloudAppAdmin, "Cloud Application Administrator", "Can create and manage all aspects of app registrations and enterprise apps except App Proxy."},
 		{roleGroupsAdmin, "Groups Administrator", "Members of this role can create/manage groups, create/manage groups settings like naming and expiration policies, and view groups activity and audit reports."},
 		{roleUserAdmin, "User Administrator", "Can manage all aspects of users and groups, including resetting passwords for limited admins."},
+		{roleSecurityAdmin, "Security Administrator", "Can read security information and reports, and manage configuration in Microsoft Entra ID and Office 365."},
 	} {
 		role := &dirRole{ID: d.newID(), TemplateID: r.id, DisplayName: r.name, Description: r.desc}
 		if r.id == roleGlobalAdmin {

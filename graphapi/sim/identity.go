@@ -39,6 +39,7 @@ func (s *Server) loginMux() http.Handler {
 	mux.HandleFunc("POST /{tenant}/oauth2/v2.0/token", s.token)
 	mux.HandleFunc("GET /devicelogin", s.deviceLoginPage)
 	mux.HandleFunc("POST /devicelogin", s.deviceLoginSubmit)
+	s.adminConsentRoutes(mux)
 	s.controlRoutes(mux)
 	return mux
 }
@@ -451,7 +452,13 @@ func (s *Server) tokenClientCredentials(w http.ResponseWriter, r *http.Request, 
 	var spID, appName string
 	var roles []string
 	secretState := "missing"
-	if app != nil {
+	var assertionFailure *tokenFailure
+	if app != nil && r.PostForm.Get("client_assertion") != "" {
+		appName, _ = app.Props["displayName"].(string)
+		if assertionFailure = s.checkAssertion(app, r, clientID, now); assertionFailure == nil {
+			secretState = "ok"
+		}
+	} else if app != nil {
 		appName, _ = app.Props["displayName"].(string)
 		sum := sha256.Sum256([]byte(secretText))
 		for _, sec := range app.secrets {
@@ -464,6 +471,8 @@ func (s *Server) tokenClientCredentials(w http.ResponseWriter, r *http.Request, 
 				break
 			}
 		}
+	}
+	if app != nil {
 		if sp := d.spByAppID(clientID); sp != nil && sp.visible(now) {
 			spID = sp.ID
 			for _, a := range d.assigns {
@@ -480,6 +489,9 @@ func (s *Server) tokenClientCredentials(w http.ResponseWriter, r *http.Request, 
 	case app == nil:
 		writeTokenError(w, http.StatusBadRequest, "unauthorized_client", 700016,
 			fmt.Sprintf("Application with identifier '%s' was not found in the directory '%s'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.", clientID, d.displayName))
+		return
+	case assertionFailure != nil:
+		writeTokenError(w, assertionFailure.status, assertionFailure.code, assertionFailure.aadsts, assertionFailure.message)
 		return
 	case secretState == "missing":
 		writeTokenError(w, http.StatusUnauthorized, "invalid_client", 7000215,

@@ -50,6 +50,15 @@ type Options struct {
 	// SecretMaxLifetime sets the tenant's client secret lifetime policy
 	// (the default app management policy's passwordLifetime); 0: none.
 	SecretMaxLifetime time.Duration
+	// ForbidSecrets, CertMaxLifetime and ForbidMultiTenant set the tenant
+	// default app management policy's passwordAddition,
+	// asymmetricKeyLifetime and multi-tenant audience restrictions.
+	ForbidSecrets     bool
+	CertMaxLifetime   time.Duration
+	ForbidMultiTenant bool
+	// AdminRoles are the directory roles the administrator holds, by
+	// display name (default: Global Administrator).
+	AdminRoles []string
 }
 
 // Faults are the injected misbehaviours. The zero value is a healthy tenant.
@@ -87,13 +96,11 @@ type Server struct {
 	log   *requestLog
 	clock func() time.Time
 
-	mu     sync.Mutex
-	faults Faults
-	// secretMaxLifetime is the passwordLifetime restriction of the
-	// default app management policy (0: none).
-	secretMaxLifetime time.Duration
-	devCodes          map[string]*deviceCode // by device_code
-	refresh           map[string]refreshGrant
+	mu       sync.Mutex
+	faults   Faults
+	pol      *policyStore
+	devCodes map[string]*deviceCode // by device_code
+	refresh  map[string]refreshGrant
 	// consented remembers the delegated scopes a user granted a client, by
 	// "clientID/userID", which is what a later .default request gets.
 	consented map[string][]string
@@ -118,14 +125,14 @@ func Start(opts Options) (*Server, error) {
 		opts.Addr = "127.0.0.1"
 	}
 	s := &Server{
-		opts:              opts,
-		faults:            opts.Faults,
-		secretMaxLifetime: opts.SecretMaxLifetime,
-		clock:             time.Now,
-		devCodes:          map[string]*deviceCode{},
-		refresh:           map[string]refreshGrant{},
-		consented:         map[string][]string{},
-		log:               newRequestLog(),
+		opts:      opts,
+		faults:    opts.Faults,
+		pol:       newPolicyStore(opts),
+		clock:     time.Now,
+		devCodes:  map[string]*deviceCode{},
+		refresh:   map[string]refreshGrant{},
+		consented: map[string][]string{},
+		log:       newRequestLog(),
 	}
 	var err error
 	if s.keys, err = newSigner(); err != nil {
@@ -158,6 +165,13 @@ func Start(opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.dir = newDirectory(opts, s.now)
+	if len(opts.AdminRoles) > 0 {
+		if err := s.SetAdminRoles(opts.AdminRoles...); err != nil {
+			loginLn.Close()
+			graphLn.Close()
+			return nil, err
+		}
+	}
 	loginBase := "https://" + loginLn.Addr().String()
 	graphBase := "https://" + graphLn.Addr().String()
 	s.info = Info{
