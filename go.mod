@@ -25,7 +25,10 @@ require (
 	github.com/zalando/go-keyring v0.2.8
 	golang.org/x/term v0.47.0
 	sigs.k8s.io/yaml v1.6.0
+	software.sslmate.com/src/go-pkcs12 v0.7.4
 )
+
+require golang.org/x/crypto v0.41.0 // indirect
 
 require (
 	github.com/Azure/azure-sdk-for-go/sdk/azcore v1.19.1 // indirect

@@ -2,6 +2,7 @@ package graphapi
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/http"
@@ -18,12 +19,15 @@ import (
 
 // AppOptions configures app-only (client credentials) access.
 type AppOptions struct {
-	Cloud      Cloud
-	Tenant     string // tenant ID or verified domain
-	ClientID   string // the app's application (client) ID
-	Secret     string // the client secret's Value
-	HTTPClient *http.Client
-	Tracer     *Tracer
+	Cloud    Cloud
+	Tenant   string // tenant ID or verified domain
+	ClientID string // the app's application (client) ID
+	Secret   string // the client secret's Value
+	// Certificate, when set, signs the app in with a client assertion
+	// (MSAL's certificate credential) instead of Secret.
+	Certificate *Certificate
+	HTTPClient  *http.Client
+	Tracer      *Tracer
 }
 
 // App gets app-only Graph tokens with MSAL's confidential client and a
@@ -59,12 +63,21 @@ func NewApp(opts AppOptions) (*App, error) {
 	if !looksLikeGUID(opts.ClientID) {
 		return nil, badInput("client ID", "the client ID is not a GUID", "Copy the Application (client) ID from the app's overview page.")
 	}
-	if opts.Secret == "" {
+	var cred confidential.Credential
+	var err error
+	switch {
+	case opts.Certificate != nil:
+		cred, err = confidential.NewCredFromCert([]*x509.Certificate{opts.Certificate.Cert}, opts.Certificate.Key)
+		if err != nil {
+			return nil, badInput("certificate", "the certificate cannot sign the app in: "+err.Error(), "Set the connection up again to make a new certificate.")
+		}
+	case opts.Secret == "":
 		return nil, badInput("client secret", "no client secret", "Store the client secret's Value first.")
-	}
-	cred, err := confidential.NewCredFromSecret(opts.Secret)
-	if err != nil {
-		return nil, redact(Classify(err), opts.Secret)
+	default:
+		cred, err = confidential.NewCredFromSecret(opts.Secret)
+		if err != nil {
+			return nil, redact(Classify(err), opts.Secret)
+		}
 	}
 	hc, err := identityHTTPClient(opts.Cloud, opts.HTTPClient, opts.Tracer)
 	if err != nil {

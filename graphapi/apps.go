@@ -23,6 +23,7 @@ type Application struct {
 	AppID    string
 	ApplicationSpec
 	Passwords []PasswordCredential
+	Keys      []KeyCredential // certificates (public part only)
 }
 
 // ApplicationSpec is what entrawiz sets on an app registration.
@@ -67,7 +68,7 @@ type ServicePrincipal struct {
 
 func appSelect() []string {
 	return []string{"id", "appId", "displayName", "signInAudience", "web", "publicClient", "spa",
-		"isFallbackPublicClient", "requiredResourceAccess", "tags", "passwordCredentials"}
+		"isFallbackPublicClient", "requiredResourceAccess", "tags", "passwordCredentials", "keyCredentials"}
 }
 
 func spSelect() []string { return []string{"id", "appId", "displayName", "appRoleAssignmentRequired"} }
@@ -304,6 +305,9 @@ func toApplication(a models.Applicationable) *Application {
 	}
 	for _, p := range a.GetPasswordCredentials() {
 		app.Passwords = append(app.Passwords, toPasswordCredential(p))
+	}
+	for _, k := range a.GetKeyCredentials() {
+		app.Keys = append(app.Keys, toKeyCredential(k))
 	}
 	return app
 }

@@ -86,6 +86,10 @@ func classifyGraphCode(e *Error) {
 		e.Kind, e.Remedy = KindAlreadyExists, "It exists already: nothing to do."
 	case code == "credentialinvalidlifetimeasperapppolicy":
 		e.Kind, e.Remedy = KindBadInput, "The tenant's app management policy limits how long a client secret may live: ask for a shorter lifetime (the profile's secret.lifetimeDays), or have the policy changed."
+	case code == "credentialtypenotallowedasperapppolicy":
+		e.Kind, e.Remedy = KindForbidden, "The tenant's app management policy forbids new client secrets: use a certificate (a profile with \"credential\": \"certificate\" or \"either\", if the product accepts one), or exempt this app with `entrawiz setup --allow-secret-exemption` (needs an app administrator role and Policy.ReadWrite.ApplicationConfiguration)."
+	case code == "signinaudiencenotallowedasperapppolicy":
+		e.Kind, e.Remedy = KindForbidden, "The tenant's app management policy forbids this sign-in audience: use \"signInAudience\": \"AzureADMyOrg\" in the profile if the product works with a single-tenant app, or have the policy changed."
 	case code == "insufficient_claims":
 		e.Kind, e.Remedy = KindConditionalAccess, "A Conditional Access policy requires a fresh sign-in: sign in again (with the browser if device code is blocked)."
 	case e.Status == 403 || code == "authorization_requestdenied" || code == "accessdenied" || code == "forbidden":

@@ -28,6 +28,9 @@ var aadsts = map[int]struct {
 }{
 	7000215: {KindInvalidSecret, "The client secret is not valid for this app: give the secret's Value (not its Secret ID), or create a new one with `entrawiz rotate`."},
 	70002:   {KindInvalidSecret, "The client credentials were refused: give the secret's Value (not its Secret ID), or create a new one with `entrawiz rotate`."},
+	700027:  {KindInvalidSecret, "The certificate is not (or no longer) on the app, or the signature does not match it: if it was just added, wait a minute; otherwise run `entrawiz rotate` to make a new one."},
+	700024:  {KindBadInput, "The client assertion is outside its valid time: check this computer's clock."},
+	700021:  {KindBadInput, "The client assertion names another app: check the client ID."},
 	7000222: {KindSecretExpired, "The client secret has expired: create a new one with `entrawiz rotate` and give it to the product."},
 	7000218: {KindBadInput, "No client secret was sent: store the secret first (`entrawiz rotate` creates one)."},
 	700016:  {KindNotFoundYet, "The app is not known to the tenant's sign-in service yet: if it was just created, wait a minute; otherwise check the client ID and tenant."},
