@@ -211,7 +211,15 @@ func (a *App) saver(read *store.Connection) func(*store.Connection) error {
 // env is what the steps need, for a connection, reporting to report.
 func (a *App) env(g steps.Graph, tenant string, report func(steps.Event), save func(*store.Connection) error) *steps.Env {
 	return &steps.Env{Graph: g, Secrets: a.o.Secrets, NewAppClient: a.newAppClient(tenant), Report: report,
-		Now: a.o.Now, Backoff: a.o.Backoff, Save: save}
+		Now: a.o.Now, Backoff: a.o.Backoff, Save: save, NewCertAppClient: a.newCertAppClient(tenant), LoginURL: a.cloud.LoginURL}
+}
+
+// newCertAppClient makes the steps' app-only client for a client ID and
+// certificate.
+func (a *App) newCertAppClient(tenant string) func(clientID string, cert *graphapi.Certificate) (steps.AppClient, error) {
+	return func(clientID string, cert *graphapi.Certificate) (steps.AppClient, error) {
+		return graphapi.NewAppSession(graphapi.AppOptions{Cloud: a.cloud, Tenant: tenant, ClientID: clientID, Certificate: cert, Tracer: a.o.Tracer})
+	}
 }
 
 // newAppClient makes the steps' app-only client for a client ID and secret.

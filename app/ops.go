@@ -93,6 +93,9 @@ func (a *App) Rotate(ctx context.Context, name string, req RotateRequest, show f
 		return nil, err
 	}
 	run := &steps.Run{Env: a.env(sess.graph, conn.Tenant.ID, report, save), Profile: p, Conn: conn, Deliver: req.Deliver}
+	if steps.UsesCertificate(conn) {
+		return steps.RotateCertificateOp(ctx, run, req.RotateOptions)
+	}
 	return steps.RotateSecret(ctx, run, req.RotateOptions)
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/entrawiz/entrawiz/graphapi"
 	"github.com/entrawiz/entrawiz/steps"
 	"github.com/entrawiz/entrawiz/store"
 )
@@ -19,6 +20,9 @@ type Setup struct {
 	tenant  string
 	// Deliver, when set, hands the client secret to the product.
 	Deliver func(ctx context.Context, secret string) error
+	// Options are the admin's explicit permissions (set before signing in:
+	// an exemption needs a further scope).
+	Options steps.PreflightOptions
 
 	sess *session
 	plan *steps.Plan
@@ -44,12 +48,12 @@ func (a *App) NewSetup(p *steps.Profile, tenant string) (*Setup, error) {
 
 // StartSignIn starts the admin's sign-in for what the profile's plan needs.
 func (s *Setup) StartSignIn(ctx context.Context) (*SignInPrompt, error) {
-	return s.a.startSignIn(ctx, s.tenant, steps.AdminScopes(s.profile), func(got *session) { s.sess = got })
+	return s.a.startSignIn(ctx, s.tenant, steps.AdminScopesWith(s.profile, s.Options), func(got *session) { s.sess = got })
 }
 
 // SignIn signs the admin in, showing a device code through show.
 func (s *Setup) SignIn(ctx context.Context, show func(DeviceCode)) error {
-	sess, err := s.a.signIn(ctx, s.tenant, steps.AdminScopes(s.profile), show)
+	sess, err := s.a.signIn(ctx, s.tenant, steps.AdminScopesWith(s.profile, s.Options), show)
 	if err != nil {
 		return err
 	}
@@ -80,7 +84,7 @@ func (s *Setup) Preflight(ctx context.Context, report func(steps.Event)) (*steps
 		return nil, err
 	}
 	conn := findConnection(cfg, s.sess.identity.TenantID, s.profile.Name)
-	plan, err := steps.Preflight(ctx, s.a.env(s.sess.graph, s.sess.identity.TenantID, report, nil), s.profile, conn, s.UPN())
+	plan, err := steps.PreflightWith(ctx, s.a.env(s.sess.graph, s.sess.identity.TenantID, report, nil), s.profile, conn, s.UPN(), s.Options)
 	if err != nil {
 		return nil, err
 	}
@@ -136,7 +140,30 @@ func (s *Setup) Execute(ctx context.Context, report func(steps.Event)) error {
 	run := &steps.Run{Env: s.a.env(s.sess.graph, s.sess.identity.TenantID, report, s.save), Profile: s.profile, Conn: s.conn,
 		Plan: s.plan, Deliver: s.Deliver}
 	steps.RecordProfile(s.conn, s.profile)
-	return run.Execute(ctx, steps.Procedure())
+	if err := run.Execute(ctx, steps.Procedure()); err != nil {
+		return err
+	}
+	return consentPendingError(s.conn)
+}
+
+// IsConsentPending reports whether err is setup's end with admin consent
+// left for another administrator (everything else done).
+func IsConsentPending(err error) bool {
+	var ge *graphapi.Error
+	return errors.As(err, &ge) && ge.Code == "ConsentPending"
+}
+
+// consentPendingError is setup's end when admin consent was left for
+// another administrator: everything else is done, and an admin must act.
+func consentPendingError(conn *store.Connection) error {
+	pc := conn.State.ConsentPending
+	if pc == nil {
+		return nil
+	}
+	return &graphapi.Error{Kind: graphapi.KindConsentNeeded, Code: "ConsentPending", Op: "grant admin consent",
+		Message: "everything else is done; admin consent for the app's Microsoft Graph application permissions is left for a Global Administrator or Privileged Role Administrator",
+		Remedy: "Give them this URL to open (it grants the permissions for the whole tenant): " + pc.URL +
+			" — or have one run `entrawiz setup` again. Then run `entrawiz test` to check the connection."}
 }
 
 // replanIfChanged makes the plan again when the saved connection is no

@@ -3,6 +3,7 @@ package steps
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -32,10 +33,50 @@ func checkConsent(ctx context.Context, r *Run) (bool, string, error) {
 	if err != nil {
 		return false, "", err
 	}
-	if len(missingRoles)+len(missingScopes) > 0 {
-		return false, "", nil
+	if len(missingRoles)+len(missingScopes) > 0 || r.Conn.State.ConsentPending != nil {
+		return false, "", nil // (a pending record is cleared by apply)
 	}
 	return true, "admin consent is granted", nil
+}
+
+// AdminConsentURL is the tenant-wide admin consent URL for an app: a
+// Global Administrator or Privileged Role Administrator who opens it
+// grants every permission the app registration lists.
+func AdminConsentURL(loginURL, tenantID, appID, redirectURI string) string {
+	q := url.Values{"client_id": {appID}, "scope": {"https://graph.microsoft.com/.default"}}
+	if redirectURI != "" {
+		q.Set("redirect_uri", redirectURI)
+	}
+	if loginURL == "" {
+		loginURL = "https://login.microsoftonline.com"
+	}
+	return strings.TrimSuffix(loginURL, "/") + "/" + tenantID + "/v2.0/adminconsent?" + q.Encode()
+}
+
+// leaveConsentPending records consent this admin cannot grant, with the
+// URL that grants it, unless it has been granted meanwhile.
+func (r *Run) leaveConsentPending(ctx context.Context) (string, error) {
+	if !r.freshSP {
+		roles, scopes, err := r.missingConsent(ctx)
+		if err != nil {
+			return "", err
+		}
+		if len(roles)+len(scopes) == 0 {
+			r.Conn.State.ConsentPending = nil
+			r.Conn.State.Consent = &store.ConsentRecord{AppRoles: r.Profile.ApplicationPermissions, Scopes: r.Profile.DelegatedPermissions}
+			return "admin consent is granted", nil
+		}
+	}
+	redirect := ""
+	if len(r.Profile.RedirectURIs.Web) > 0 {
+		redirect = r.Profile.RedirectURIs.Web[0]
+	}
+	u := AdminConsentURL(r.Env.LoginURL, r.Conn.Tenant.ID, r.Conn.App.AppID, redirect)
+	if p := r.Conn.State.ConsentPending; p == nil || p.URL != u {
+		r.Conn.State.ConsentPending = &store.ConsentPending{URL: u, Since: r.Env.now(), By: r.Plan.AdminUPN}
+	}
+	r.consentPending = true
+	return "left for a Global Administrator or Privileged Role Administrator, who opens " + u, nil
 }
 
 func (r *Run) missingConsent(ctx context.Context) (roles []string, scopes []string, err error) {
@@ -70,6 +111,9 @@ func (r *Run) missingConsent(ctx context.Context) (roles []string, scopes []stri
 func applyConsent(ctx context.Context, r *Run) (string, error) {
 	if r.Plan.Blocker != nil {
 		return "", r.Plan.Blocker
+	}
+	if r.Plan.ConsentPending {
+		return r.leaveConsentPending(ctx)
 	}
 	g, sp, graphSP := r.Env.Graph, r.Conn.App.ServicePrincipalID, r.Plan.Catalog.ServicePrincipalID
 	roles, scopes := r.Plan.Access.RoleIDs, r.Profile.DelegatedPermissions
@@ -107,6 +151,7 @@ func applyConsent(ctx context.Context, r *Run) (string, error) {
 		granted = append(granted, scopes...)
 	}
 	r.Conn.State.Consent = &store.ConsentRecord{AppRoles: r.Profile.ApplicationPermissions, Scopes: r.Profile.DelegatedPermissions}
+	r.Conn.State.ConsentPending = nil
 	if len(granted) == 0 {
 		return "admin consent is granted", nil
 	}

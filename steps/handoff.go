@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/entrawiz/entrawiz/graphapi"
 	"github.com/entrawiz/entrawiz/store"
 )
 
@@ -49,6 +50,13 @@ func Handoff(secrets store.Secrets, conn *store.Connection, p *Profile, loginURL
 		case "groupId":
 			v.Value = CreatedGroupID(conn)
 		case "clientSecret":
+			if UsesCertificate(conn) {
+				// The product takes the certificate instead: its thumbprint
+				// here, its files from CertificateHandoff.
+				v.Label = "Client certificate (thumbprint; PEM or PKCS#12 file on request)"
+				v.Value = ActiveCertificate(conn).Thumbprint
+				break
+			}
 			v.Secret = true
 			if reveal {
 				secret, _, err := StoredSecret(secrets, conn)
@@ -60,16 +68,49 @@ func Handoff(secrets store.Secrets, conn *store.Connection, p *Profile, loginURL
 		}
 		out = append(out, v)
 	}
+	if pc := conn.State.ConsentPending; pc != nil {
+		out = append(out, HandoffValue{Name: "adminConsentUrl", Label: "Admin consent URL (for a Global Administrator or Privileged Role Administrator)", Value: pc.URL})
+	}
 	return out, nil
+}
+
+// CertificateHandoff loads the connection's active certificate and private
+// key for a product that takes a PEM or PKCS#12 file.
+func CertificateHandoff(secrets store.Secrets, conn *store.Connection) (*graphapi.Certificate, error) {
+	rec := ActiveCertificate(conn)
+	if rec == nil {
+		return nil, fmt.Errorf("this connection has no certificate made by entrawiz")
+	}
+	return StoredCertificate(secrets, rec)
 }
 
 // Enable marks the connection enabled and, when the caller set Deliver,
 // hands the client secret to the product.
 func Enable() Step {
 	return Step{Name: "enable", Title: "Enable and hand off", Check: func(ctx context.Context, r *Run) (bool, string, error) {
+		if r.consentPending {
+			return true, "not enabled yet: waits for admin consent", nil
+		}
 		return r.Conn.Enabled && r.Deliver == nil, "the connection is enabled", nil
 	}, Apply: func(ctx context.Context, r *Run) (string, error) {
 		r.Conn.Enabled = true
+		if r.Deliver != nil && (r.cert != nil || UsesCertificate(r.Conn)) {
+			cert := r.cert
+			if cert == nil {
+				var err error
+				if cert, err = StoredCertificate(r.Env.Secrets, ActiveCertificate(r.Conn)); err != nil {
+					return "", err
+				}
+			}
+			pemText, err := cert.PEM()
+			if err != nil {
+				return "", err
+			}
+			if err := r.Deliver(ctx, string(pemText)); err != nil {
+				return "", fmt.Errorf("deliver the certificate: %w", err)
+			}
+			return "connection enabled; the certificate and its private key were delivered (PEM)", nil
+		}
 		if r.Deliver != nil {
 			secret := r.secret
 			if secret == "" {
@@ -89,5 +130,5 @@ func Enable() Step {
 
 // Procedure is the setup after the plan is confirmed, in order.
 func Procedure() []Step {
-	return []Step{RegisterApp(), GrantConsent(), CreateSecret(), Assign(), TestConnection(), Enable()}
+	return []Step{RegisterApp(), GrantConsent(), ExemptSecrets(), CreateSecret(), CreateCertificate(), Assign(), TestConnection(), Enable()}
 }

@@ -40,6 +40,12 @@ type Plan struct {
 	// Blocker, when set, is why the procedure cannot succeed with this
 	// sign-in, and what to do instead.
 	Blocker *graphapi.Error
+	// Credential is the credential setup makes, after the tenant's policy.
+	Credential CredentialPlan
+	// ConsentPending: the admin cannot grant the admin consent the profile
+	// needs; everything else is done and consent is left, with its URL,
+	// for a Global Administrator or Privileged Role Administrator.
+	ConsentPending bool
 }
 
 // PlanItem is one object the setup creates, changes, or leaves alone.
@@ -61,7 +67,19 @@ func (p *Plan) Changes() bool {
 
 // AdminScopes are the delegated permissions the admin signs in with for a
 // profile: only what its plan needs.
-func AdminScopes(p *Profile) []string {
+func AdminScopes(p *Profile) []string { return AdminScopesWith(p, PreflightOptions{}) }
+
+// AdminScopesWith adds what the admin's explicit permissions need: an
+// exemption from the ban on secrets writes an app management policy.
+func AdminScopesWith(p *Profile, o PreflightOptions) []string {
+	scopes := adminScopes(p)
+	if o.AllowSecretExemption {
+		scopes = append(scopes, "Policy.ReadWrite.ApplicationConfiguration")
+	}
+	return scopes
+}
+
+func adminScopes(p *Profile) []string {
 	// Policy.Read.All reads the tenant's client secret lifetime policy.
 	scopes := []string{"Application.ReadWrite.All", "User.Read", "RoleManagement.Read.Directory", "Policy.Read.All"}
 	if p.GrantAdminConsent || p.AssignmentRequired || p.CreateGroup != nil {
@@ -80,6 +98,13 @@ func AdminScopes(p *Profile) []string {
 // Graph's permissions, an existing app) and plans the setup. It writes
 // nothing.
 func Preflight(ctx context.Context, env *Env, p *Profile, conn *store.Connection, adminUPN string) (*Plan, error) {
+	return PreflightWith(ctx, env, p, conn, adminUPN, PreflightOptions{})
+}
+
+// PreflightWith is Preflight with the admin's explicit permissions: it
+// also reads the tenant's app management policy (when the admin's token
+// may) and says what the tenant will refuse and what setup does instead.
+func PreflightWith(ctx context.Context, env *Env, p *Profile, conn *store.Connection, adminUPN string, o PreflightOptions) (*Plan, error) {
 	plan := &Plan{AdminUPN: adminUPN}
 	org, err := env.Graph.Organization(ctx)
 	if err != nil {
@@ -121,17 +146,24 @@ func Preflight(ctx context.Context, env *Env, p *Profile, conn *store.Connection
 			"client ID " + conn.App.AppID + ": not found in the tenant; nothing will be created"}}
 		return plan, nil
 	}
-	plan.Items = planItems(env.now(), p, conn, plan, store.SecretsPlace(env.Secrets))
-
+	planCredential(ctx, env, p, conn, plan, held, rolesKnown, o)
 	if rolesKnown && p.GrantAdminConsent {
+		appAdmin := held[RoleCloudAppAdmin] || held[RoleApplicationAdmin]
 		switch {
+		case len(p.ApplicationPermissions) > 0 && !held[RoleGlobalAdmin] && !held[RolePrivilegedRole] && appAdmin:
+			// A Cloud Application Administrator or Application
+			// Administrator can do everything else: consent is left, with
+			// its URL, for someone who can grant it.
+			plan.ConsentPending = true
+			plan.Warnings = append(plan.Warnings, adminUPN+" cannot grant admin consent for Microsoft Graph application permissions "+
+				"(that needs Global Administrator or Privileged Role Administrator): everything else is done, and setup ends with the admin-consent URL to give to one.")
 		case len(p.ApplicationPermissions) > 0 && !held[RoleGlobalAdmin] && !held[RolePrivilegedRole]:
 			plan.Blocker = consentBlocker(adminUPN, "application permissions of Microsoft Graph")
-		case len(p.DelegatedPermissions) > 0 && !held[RoleGlobalAdmin] && !held[RolePrivilegedRole] &&
-			!held[RoleCloudAppAdmin] && !held[RoleApplicationAdmin]:
+		case len(p.DelegatedPermissions) > 0 && !held[RoleGlobalAdmin] && !held[RolePrivilegedRole] && !appAdmin:
 			plan.Blocker = consentBlocker(adminUPN, "delegated permissions for all users")
 		}
 	}
+	plan.Items = planItems(env.now(), p, conn, plan, store.SecretsPlace(env.Secrets))
 	return plan, nil
 }
 
@@ -256,18 +288,26 @@ func planItems(now time.Time, p *Profile, conn *store.Connection, plan *Plan, se
 	if plan.Existing != nil {
 		consent, consentNote = "keep", " (any missing are granted)"
 	}
+	if plan.ConsentPending {
+		consent, consentNote = "pending", " (you cannot grant these: left, with the admin-consent URL, for a Global Administrator or Privileged Role Administrator)"
+	}
 	if p.GrantAdminConsent && len(p.ApplicationPermissions) > 0 {
 		items = append(items, PlanItem{consent, "Admin consent: application permissions", strings.Join(p.ApplicationPermissions, ", ") + consentNote})
 	}
 	if p.GrantAdminConsent && len(p.DelegatedPermissions) > 0 {
 		items = append(items, PlanItem{consent, "Admin consent: delegated permissions for all users", strings.Join(p.DelegatedPermissions, ", ") + consentNote})
 	}
-	if p.Secret != nil {
+	items = append(items, planCredentialItems(now, p, conn, plan, secretsPlace)...)
+	if p.Secret != nil && plan.Credential.Kind != CredentialCertificate {
 		if s := ActiveSecret(conn); s != nil && plan.Existing != nil && hasPassword(plan.Existing, s.KeyID) && s.End.After(now) {
 			items = append(items, PlanItem{"keep", "Client secret", fmt.Sprintf("expires %s", s.End.Format("2006-01-02"))})
 		} else {
-			end := now.AddDate(0, 0, p.Secret.LifetimeDays)
-			items = append(items, PlanItem{"create", "Client secret", fmt.Sprintf("valid %d days, until %s; kept in %s", p.Secret.LifetimeDays, end.Format("2006-01-02"), secretsPlace)})
+			days := p.Secret.LifetimeDays
+			if plan.Credential.LifetimeDays > 0 {
+				days = plan.Credential.LifetimeDays
+			}
+			end := now.AddDate(0, 0, days)
+			items = append(items, PlanItem{"create", "Client secret", fmt.Sprintf("valid %d days, until %s; kept in %s", days, end.Format("2006-01-02"), secretsPlace)})
 		}
 	}
 	if p.AssignmentRequired {
@@ -289,7 +329,14 @@ func planItems(now time.Time, p *Profile, conn *store.Connection, plan *Plan, se
 			items = append(items, PlanItem{"create", "Group \"" + g.DisplayName + "\"", detail + " (kept if it exists)"})
 		}
 	}
-	items = append(items, PlanItem{"keep", "Test", "app-only sign-in with the secret, roles and a Graph read per permission (no writes)"})
+	test := "app-only sign-in with the secret, roles and a Graph read per permission (no writes)"
+	if plan.Credential.Kind == CredentialCertificate {
+		test = "app-only sign-in with the certificate, roles and a Graph read per permission (no writes)"
+	}
+	if plan.ConsentPending {
+		test += "; after admin consent is granted (`entrawiz test`)"
+	}
+	items = append(items, PlanItem{"keep", "Test", test})
 	return items
 }
 

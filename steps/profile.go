@@ -36,6 +36,10 @@ type Profile struct {
 	DelegatedPermissions   []string     `json:"delegatedPermissions,omitempty"`
 	GrantAdminConsent      bool         `json:"grantAdminConsent"`
 	Secret                 *SecretSpec  `json:"secret,omitempty"`
+	// Credential is what the product accepts: "secret" (the default),
+	// "certificate", or "either". secret.lifetimeDays is the credential's
+	// lifetime either way.
+	Credential string `json:"credential,omitempty"`
 	AssignmentRequired     bool         `json:"assignmentRequired,omitempty"`
 	CreateGroup            *GroupSpec   `json:"createGroup,omitempty"`
 	Sync                   *SyncSpec    `json:"sync,omitempty"`
@@ -198,6 +202,14 @@ func (p *Profile) Validate() error {
 	}
 	if p.Secret != nil && (p.Secret.LifetimeDays < 1 || p.Secret.LifetimeDays > 730) {
 		bad("secret.lifetimeDays", "%d is outside 1..730 (Entra's portal allows at most 2 years; tenant policy may allow less)", p.Secret.LifetimeDays)
+	}
+	switch p.Credential {
+	case "", CredentialSecret, CredentialEither, CredentialCertificate:
+		if p.Credential != "" && p.Secret == nil {
+			bad("credential", "a credential needs its lifetime: add \"secret\": {\"lifetimeDays\": 365}")
+		}
+	default:
+		bad("credential", "%q is not secret, certificate or either", p.Credential)
 	}
 	if len(p.ApplicationPermissions) > 0 && p.Secret == nil {
 		bad("secret", "application permissions are used with a client secret: add \"secret\": {\"lifetimeDays\": 365}")

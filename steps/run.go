@@ -79,6 +79,12 @@ type Env struct {
 	Secrets store.Secrets
 	// NewAppClient makes the app-only client for a client ID and secret.
 	NewAppClient func(clientID, secret string) (AppClient, error)
+	// NewCertAppClient makes the app-only client for a client ID and
+	// certificate.
+	NewCertAppClient func(clientID string, cert *graphapi.Certificate) (AppClient, error)
+	// LoginURL is the identity platform's base URL (for the admin-consent
+	// URL handed to another administrator).
+	LoginURL string
 	Report       func(Event)
 	Now          func() time.Time
 	// Backoff bounds every wait for replication.
@@ -122,6 +128,11 @@ type Run struct {
 	// Secret is the client secret created in this run, kept only in memory
 	// until it is in the keyring and handed off.
 	secret string
+	// cert is the certificate created in this run, likewise.
+	cert *graphapi.Certificate
+	// consentPending: this admin could not grant consent; it is left for
+	// one who can.
+	consentPending bool
 	step   string
 	// What this run created, so later steps skip reads that would only
 	// find nothing (and cost requests).

@@ -42,6 +42,9 @@ func checkSecret(ctx context.Context, r *Run) (bool, string, error) {
 	if r.Profile.Secret == nil {
 		return true, "the profile needs no client secret", nil
 	}
+	if r.Plan.Credential.Kind == CredentialCertificate {
+		return true, "the app signs in with a certificate, not a client secret", nil
+	}
 	s := ActiveSecret(r.Conn)
 	if s == nil || r.freshApp || r.Plan.Existing == nil || !hasPassword(r.Plan.Existing, s.KeyID) {
 		return false, "", nil

@@ -37,7 +37,12 @@ var readFor = map[string]string{
 // what the product will do. Entra's replication delay after a new app,
 // secret or consent is waited out.
 func TestConnection() Step {
-	return Step{Name: "test", Title: "Test the connection", Apply: func(ctx context.Context, r *Run) (string, error) {
+	return Step{Name: "test", Title: "Test the connection", Check: func(ctx context.Context, r *Run) (bool, string, error) {
+		if r.consentPending {
+			return true, "not tested yet: the app's permissions wait for admin consent (`entrawiz test` after it is granted)", nil
+		}
+		return false, "", nil
+	}, Apply: func(ctx context.Context, r *Run) (string, error) {
 		res, err := Verify(ctx, r, r.Profile.ApplicationPermissions)
 		if err != nil {
 			return "", err
@@ -52,7 +57,7 @@ func Verify(ctx context.Context, r *Run, want []string) (*TestResult, error) {
 	// Entra's replication delay is waited out only when this run just
 	// made or changed something (a new secret, app or consent); testing a
 	// connection that was set up before, what is missing is missing.
-	fresh := r.secret != "" || r.wrote
+	fresh := r.secret != "" || r.cert != nil || r.wrote
 	b := r.Env.Backoff
 	b.RetryInvalidSecret = fresh // a new secret is refused for a few seconds
 	return verify(ctx, r, want, verifyWait{fresh: fresh, backoff: b})
@@ -68,14 +73,7 @@ type verifyWait struct {
 }
 
 func verify(ctx context.Context, r *Run, want []string, w verifyWait) (*TestResult, error) {
-	secret := r.secret
-	if secret == "" {
-		var err error
-		if secret, _, err = StoredSecret(r.Env.Secrets, r.Conn); err != nil {
-			return nil, err
-		}
-	}
-	app, err := r.Env.NewAppClient(r.Conn.App.AppID, secret)
+	app, how, err := r.appClient()
 	if err != nil {
 		return nil, err
 	}
@@ -90,7 +88,7 @@ func verify(ctx context.Context, r *Run, want []string, w verifyWait) (*TestResu
 		return nil
 	}
 	var tok graphapi.AppToken
-	r.Progress("signing in as the app with the stored secret")
+	r.Progress("signing in as the app with the stored " + how)
 	err = wait(func(ctx context.Context) error {
 		tok, err = app.VerifyRoles(ctx, want)
 		if err != nil && w.final != nil {
@@ -168,7 +166,40 @@ func verify(ctx context.Context, r *Run, want []string, w verifyWait) (*TestResu
 	sort.Slice(res.Reads, func(i, j int) bool { return res.Reads[i].Permission < res.Reads[j].Permission })
 	res.Passed = true
 	r.Conn.State.Test = res
+	if p := r.Conn.State.ConsentPending; p != nil && len(want) > 0 {
+		// The roles are in the token: the consent left pending was granted.
+		r.Conn.State.ConsentPending = nil
+		r.Conn.State.Consent = &store.ConsentRecord{AppRoles: r.Profile.ApplicationPermissions, Scopes: r.Profile.DelegatedPermissions}
+	}
 	return res, nil
+}
+
+// appClient is the app-only client for the connection's credential: the
+// certificate or secret made in this run, else the stored one.
+func (r *Run) appClient() (AppClient, string, error) {
+	cert := r.cert
+	if cert == nil && r.secret == "" && UsesCertificate(r.Conn) {
+		var err error
+		if cert, err = StoredCertificate(r.Env.Secrets, ActiveCertificate(r.Conn)); err != nil {
+			return nil, "", err
+		}
+	}
+	if cert != nil {
+		if r.Env.NewCertAppClient == nil {
+			return nil, "", fmt.Errorf("this entrawiz cannot sign in with a certificate")
+		}
+		app, err := r.Env.NewCertAppClient(r.Conn.App.AppID, cert)
+		return app, "certificate", err
+	}
+	secret := r.secret
+	if secret == "" {
+		var err error
+		if secret, _, err = StoredSecret(r.Env.Secrets, r.Conn); err != nil {
+			return nil, "", err
+		}
+	}
+	app, err := r.Env.NewAppClient(r.Conn.App.AppID, secret)
+	return app, "secret", err
 }
 
 // LastTest returns the last recorded connection test, if any.

@@ -31,6 +31,45 @@ type State struct {
 	Sync *SyncSummary `json:"sync,omitempty"`
 	// Credentials are the app's client secrets as a rotation last read them.
 	Credentials []Credential `json:"credentials,omitempty"`
+	// Certificates are the certificates entrawiz made for the app (the
+	// public part; each private key is in the keyring).
+	Certificates []CertificateRecord `json:"certificates,omitempty"`
+	// ConsentPending is admin consent this admin could not grant, left for
+	// one who can.
+	ConsentPending *ConsentPending `json:"consentPending,omitempty"`
+	// SecretExemption is the app management policy entrawiz made, at the
+	// admin's explicit request, to allow this app client secrets.
+	SecretExemption *SecretExemption `json:"secretExemption,omitempty"`
+}
+
+// CertificateRecord is a certificate credential of the app: never the
+// private key, which is in the keyring item KeyringName.
+type CertificateRecord struct {
+	KeyID       string    `json:"keyId"`
+	Thumbprint  string    `json:"thumbprint"`
+	DisplayName string    `json:"displayName,omitempty"`
+	Start       time.Time `json:"startDateTime"`
+	End         time.Time `json:"endDateTime"`
+	// Cert is the public certificate, base64 DER.
+	Cert        string `json:"certificate"`
+	KeyringName string `json:"keyringName"`
+	Status      string `json:"status"` // active, next (rotation in progress), retiring
+}
+
+// ConsentPending is admin consent left for an administrator who may grant
+// it, with the URL that grants it.
+type ConsentPending struct {
+	URL   string    `json:"url"`
+	Since time.Time `json:"since"`
+	By    string    `json:"by,omitempty"` // who could not grant it
+}
+
+// SecretExemption records a per-app app management policy that allows
+// client secrets.
+type SecretExemption struct {
+	PolicyID string    `json:"policyId"`
+	At       time.Time `json:"at"`
+	By       string    `json:"by,omitempty"`
 }
 
 // ConsentRecord is the permissions admin consent was granted for.

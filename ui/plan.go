@@ -133,6 +133,9 @@ func (s *planScreen) body() string {
 			glyph, style = "+", st.Accent
 		case "keep":
 			glyph, style = "=", st.Subtle
+		case "pending":
+			// Consent this admin cannot grant: left, with its URL, for one who can.
+			glyph, style = "…", st.Warn
 		}
 		b.WriteString(style.Render(fmt.Sprintf("%s %-*s", glyph, actionW, it.Action)) + " " + ansi.Wrap(steps.Printable(it.Object), detailW, " ") + "\n")
 		if it.Detail != "" {

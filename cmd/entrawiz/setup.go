@@ -22,6 +22,10 @@ type setupOptions struct {
 	JSON         bool
 	RevealSecret bool
 	DeliverCmd   string
+	// AllowSecretExemption: where the tenant forbids client secrets and
+	// the product takes nothing else, exempt this app with a per-app app
+	// management policy.
+	AllowSecretExemption bool
 	// The manual path: the app was registered by hand.
 	Manual      bool
 	ClientID    string
@@ -88,6 +92,7 @@ shown only with --reveal-secret, or piped to a command with --deliver-cmd.`,
 	fl.BoolVar(&opts.JSON, "json", false, "print the result as JSON on stdout")
 	fl.BoolVar(&opts.RevealSecret, "reveal-secret", false, "print the client secret's value once (it is otherwise only in the keyring)")
 	fl.StringVar(&opts.DeliverCmd, "deliver-cmd", "", "run this shell command with the client secret on its stdin")
+	fl.BoolVar(&opts.AllowSecretExemption, "allow-secret-exemption", false, "where the tenant forbids client secrets and the product accepts only one: create and assign a per-app app management policy that allows this app secrets (needs Cloud Application Administrator, Application Administrator or Global Administrator)")
 	fl.BoolVar(&opts.Manual, "manual", false, "the app was registered by hand: record --client-id and the secret, then test (no admin sign-in)")
 	fl.StringVar(&opts.ClientID, "client-id", "", "with --manual: the Application (client) ID")
 	fl.BoolVar(&opts.SecretStdin, "secret-stdin", false, "with --manual: read the client secret's Value from stdin")
@@ -134,6 +139,7 @@ func setupRun(cmd *cobra.Command, f *factory, opts *setupOptions) error {
 	if opts.DeliverCmd != "" {
 		s.Deliver = app.DeliverTo(opts.DeliverCmd)
 	}
+	s.Options.AllowSecretExemption = opts.AllowSecretExemption
 	if err := s.SignIn(ctx, f.showDeviceCode); err != nil {
 		return err
 	}
@@ -156,8 +162,9 @@ func setupRun(cmd *cobra.Command, f *factory, opts *setupOptions) error {
 	if !opts.Yes && !ui.Confirm(f.In, f.ErrOut, "Go ahead?") {
 		return declined{"stopped before changing anything"}
 	}
-	if err := s.Execute(ctx, rep.Report); err != nil {
-		return err
+	pending := s.Execute(ctx, rep.Report)
+	if pending != nil && !app.IsConsentPending(pending) {
+		return pending
 	}
 	conn := s.Connection()
 	handoff, err := a.Handoff(conn.Name, opts.RevealSecret)
@@ -173,7 +180,17 @@ func setupRun(cmd *cobra.Command, f *factory, opts *setupOptions) error {
 		for _, d := range plan.Duplicates {
 			res.Duplicates = append(res.Duplicates, store.App{ObjectID: d.ObjectID, AppID: d.AppID, DisplayName: d.DisplayName})
 		}
+		if pending != nil {
+			// One JSON document: the error (exit 3), whose remedy carries
+			// the admin consent URL.
+			return pending
+		}
 		return f.writeJSON(res)
+	}
+	if pending != nil {
+		fmt.Fprintf(f.Out, "\nConnection %s is set up except for admin consent. Give a Global Administrator or Privileged Role Administrator the admin consent URL below; give the product these values:\n\n", conn.Name)
+		ui.WriteHandoff(f.Out, handoff)
+		return pending
 	}
 	fmt.Fprintf(f.Out, "\nConnection %s is set up. Give the product these values:\n\n", conn.Name)
 	ui.WriteHandoff(f.Out, handoff)
