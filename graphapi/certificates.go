@@ -59,7 +59,9 @@ func NewCertificate(commonName string, now, end time.Time) (*Certificate, error)
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber: serial, Subject: pkix.Name{CommonName: commonName},
-		NotBefore: now.Add(-time.Minute).UTC().Truncate(time.Second), NotAfter: end.UTC().Truncate(time.Second),
+		// Whole seconds from now: the validity is never longer than asked,
+		// which a tenant's lifetime cap compares exactly.
+		NotBefore: now.UTC().Truncate(time.Second), NotAfter: end.UTC().Truncate(time.Second),
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
 		BasicConstraintsValid: true,
 	}
