@@ -39,11 +39,11 @@ type Profile struct {
 	// Credential is what the product accepts: "secret" (the default),
 	// "certificate", or "either". secret.lifetimeDays is the credential's
 	// lifetime either way.
-	Credential string `json:"credential,omitempty"`
-	AssignmentRequired     bool         `json:"assignmentRequired,omitempty"`
-	CreateGroup            *GroupSpec   `json:"createGroup,omitempty"`
-	Sync                   *SyncSpec    `json:"sync,omitempty"`
-	Handoff                []string     `json:"handoff,omitempty"`
+	Credential         string     `json:"credential,omitempty"`
+	AssignmentRequired bool       `json:"assignmentRequired,omitempty"`
+	CreateGroup        *GroupSpec `json:"createGroup,omitempty"`
+	Sync               *SyncSpec  `json:"sync,omitempty"`
+	Handoff            []string   `json:"handoff,omitempty"`
 }
 
 // RedirectURIs are the app's reply URLs by platform.

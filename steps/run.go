@@ -85,8 +85,8 @@ type Env struct {
 	// LoginURL is the identity platform's base URL (for the admin-consent
 	// URL handed to another administrator).
 	LoginURL string
-	Report       func(Event)
-	Now          func() time.Time
+	Report   func(Event)
+	Now      func() time.Time
 	// Backoff bounds every wait for replication.
 	Backoff graphapi.Backoff
 	// Save is called after every step that changed the connection, so a
@@ -133,7 +133,7 @@ type Run struct {
 	// consentPending: this admin could not grant consent; it is left for
 	// one who can.
 	consentPending bool
-	step   string
+	step           string
 	// What this run created, so later steps skip reads that would only
 	// find nothing (and cost requests).
 	freshApp, freshSP bool

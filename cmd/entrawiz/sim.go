@@ -68,6 +68,11 @@ runs with PUT control_url/faults.`,
 	f.BoolVar(&opts.Sim.Faults.BlockDeviceCode, "block-device-code", false, "Conditional Access blocks device-code sign-in (AADSTS53003)")
 	f.DurationVar(&opts.Sim.Faults.DeltaTokenTTL, "delta-token-ttl", 0, "delta tokens older than this are expired (default 7 days)")
 	f.DurationVar(&opts.Sim.Faults.TokenLifetime, "token-lifetime", 0, "access token lifetime (default 3599s)")
+	f.BoolVar(&opts.Sim.ForbidSecrets, "forbid-secrets", false, "app management policy: no new client secrets (CredentialTypeNotAllowedAsPerAppPolicy)")
+	f.DurationVar(&opts.Sim.SecretMaxLifetime, "secret-max-lifetime", 0, "app management policy: longest a new client secret may live, e.g. 2160h (90 days)")
+	f.DurationVar(&opts.Sim.CertMaxLifetime, "cert-max-lifetime", 0, "app management policy: longest a new certificate may be valid")
+	f.BoolVar(&opts.Sim.ForbidMultiTenant, "forbid-multi-tenant", false, "app management policy: no multi-tenant sign-in audience (SignInAudienceNotAllowedAsPerAppPolicy)")
+	f.StringSliceVar(&opts.Sim.AdminRoles, "admin-role", nil, "directory role(s) the admin holds instead of Global Administrator, e.g. \"Cloud Application Administrator\"")
 	return cmd
 }
 

@@ -73,6 +73,10 @@ func (c *gctx) servicePrincipals(key string) {
 			d.mu.RUnlock()
 			c.entity(http.StatusOK, "servicePrincipals", props)
 		}
+	case len(rest) == 1 && isFunction(rest[0], "addPassword") && c.r.Method == http.MethodPost:
+		c.spCredentialWrite(sp, "passwordCredentials", owners)
+	case len(rest) == 1 && isFunction(rest[0], "addKey") && c.r.Method == http.MethodPost:
+		c.spCredentialWrite(sp, "keyCredentials", owners)
 	case len(rest) == 0 && c.r.Method == http.MethodPatch:
 		if !c.allowed(writeApps) || !c.ownsOrAdmin(owners) {
 			return
@@ -81,6 +85,15 @@ func (c *gctx) servicePrincipals(key string) {
 		if !c.body(&body) {
 			return
 		}
+		d.mu.RLock()
+		for _, prop := range []string{"passwordCredentials", "keyCredentials"} {
+			if _, ok := body[prop]; ok && d.spCredentialsLocked(sp, prop) {
+				d.mu.RUnlock()
+				c.fail(http.StatusBadRequest, "CannotUpdateLockedServicePrincipalProperty", fmt.Sprintf("Property %s is invalid.", prop))
+				return
+			}
+		}
+		d.mu.RUnlock()
 		d.mu.Lock()
 		msg := applyAppProps(sp, body, "servicePrincipal")
 		d.mu.Unlock()
