@@ -147,3 +147,29 @@ func (a *App) Reset(ctx context.Context, name string, deleteApp bool, show func(
 		return nil
 	})
 }
+
+// CertificateFiles returns the connection's certificate and private key as
+// PEM and, when pfx is set, as PKCS#12 protected by password, for a product
+// that takes a file.
+func (a *App) CertificateFiles(name, password string, pfx bool) ([]byte, []byte, error) {
+	conn, _, _, err := a.open(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !steps.UsesCertificate(conn) {
+		return nil, nil, &InputError{Err: errors.New("this connection signs in with a client secret, not a certificate: --cert-out and --pfx-out do not apply")}
+	}
+	cert, err := steps.CertificateHandoff(a.o.Secrets, conn)
+	if err != nil {
+		return nil, nil, err
+	}
+	pemText, err := cert.PEM()
+	if err != nil || !pfx {
+		return pemText, nil, err
+	}
+	if password == "" {
+		return nil, nil, &InputError{Err: errors.New("--pfx-out needs a password for the file: set ENTRAWIZ_PFX_PASSWORD")}
+	}
+	b, err := cert.PKCS12(password)
+	return pemText, b, err
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 
 	"github.com/spf13/cobra"
 
@@ -26,6 +27,9 @@ type setupOptions struct {
 	// the product takes nothing else, exempt this app with a per-app app
 	// management policy.
 	AllowSecretExemption bool
+	// CertOut and PfxOut write the certificate and its private key for a
+	// product that takes a file (PEM; PKCS#12 with ENTRAWIZ_PFX_PASSWORD).
+	CertOut, PfxOut string
 	// The manual path: the app was registered by hand.
 	Manual      bool
 	ClientID    string
@@ -51,8 +55,25 @@ changes nothing that is already right, and finishes what a stopped run left.
 Only one setup of a connection runs at a time; another is refused at once.
 
 The values the product asks for are printed at the end; the client secret is
-shown only with --reveal-secret, or piped to a command with --deliver-cmd.`,
+shown only with --reveal-secret, or piped to a command with --deliver-cmd.
+
+Hardened tenants: setup reads the tenant's app management policy before any
+write. A profile whose product accepts a certificate ("credential": "certificate"
+or "either") gets one: the key pair is made on this computer, only the public
+certificate is uploaded, the private key stays in the OS keyring (--cert-out and
+--pfx-out write it for the product). Where the product needs a secret and the
+tenant forbids new ones, setup stops before changing anything and names the two
+ways out; --allow-secret-exemption takes the second: a per-app app management
+policy that allows this app secrets, recorded in the connection.
+
+If you cannot grant admin consent for Microsoft Graph application permissions
+(Cloud Application Administrator, Application Administrator), everything else
+is done and setup ends with exit code 3 and the admin consent URL for a Global
+Administrator or Privileged Role Administrator; after they open it, run
+` + "`entrawiz test`" + `, or let them run setup again.`,
 		Example: `  entrawiz setup --profile directory-sync --tenant contoso.onmicrosoft.com
+  entrawiz setup --profile ./print-server.json --tenant contoso.onmicrosoft.com --allow-secret-exemption
+  ENTRAWIZ_PFX_PASSWORD=... entrawiz setup --profile ./cert-product.json --tenant contoso.onmicrosoft.com --pfx-out product.pfx
   entrawiz setup --profile ./print-server.json --tenant 72f988bf-86f1-41af-91ab-2d7cd011db47 --yes --json
   entrawiz setup --profile sso --tenant contoso.com --redirect-uri https://app.contoso.com/cb \
       --deliver-cmd 'vendorctl set-secret --stdin'`,
@@ -93,6 +114,8 @@ shown only with --reveal-secret, or piped to a command with --deliver-cmd.`,
 	fl.BoolVar(&opts.RevealSecret, "reveal-secret", false, "print the client secret's value once (it is otherwise only in the keyring)")
 	fl.StringVar(&opts.DeliverCmd, "deliver-cmd", "", "run this shell command with the client secret on its stdin")
 	fl.BoolVar(&opts.AllowSecretExemption, "allow-secret-exemption", false, "where the tenant forbids client secrets and the product accepts only one: create and assign a per-app app management policy that allows this app secrets (needs Cloud Application Administrator, Application Administrator or Global Administrator)")
+	fl.StringVar(&opts.CertOut, "cert-out", "", "when the app signs in with a certificate: write it and its private key to this PEM file (mode 0600)")
+	fl.StringVar(&opts.PfxOut, "pfx-out", "", "when the app signs in with a certificate: write it as a PKCS#12 (.pfx) file protected by the password in ENTRAWIZ_PFX_PASSWORD")
 	fl.BoolVar(&opts.Manual, "manual", false, "the app was registered by hand: record --client-id and the secret, then test (no admin sign-in)")
 	fl.StringVar(&opts.ClientID, "client-id", "", "with --manual: the Application (client) ID")
 	fl.BoolVar(&opts.SecretStdin, "secret-stdin", false, "with --manual: read the client secret's Value from stdin")
@@ -167,6 +190,9 @@ func setupRun(cmd *cobra.Command, f *factory, opts *setupOptions) error {
 		return pending
 	}
 	conn := s.Connection()
+	if err := writeCertificateFiles(a, conn.Name, opts); err != nil {
+		return err
+	}
 	handoff, err := a.Handoff(conn.Name, opts.RevealSecret)
 	if err != nil {
 		return err
@@ -218,5 +244,28 @@ func manualRun(ctx context.Context, f *factory, a *app.App, opts *setupOptions, 
 		return f.writeJSON(map[string]any{"connection": conn.Name, "tenant": conn.Tenant, "app": conn.App, "test": res})
 	}
 	fmt.Fprintf(f.Out, "Connection %s recorded: %s\n", conn.Name, res.Summary())
+	return nil
+}
+
+// writeCertificateFiles hands the connection's certificate to a product
+// that takes a file: PEM (certificate and PKCS#8 key) or PKCS#12.
+func writeCertificateFiles(a *app.App, name string, opts *setupOptions) error {
+	if opts.CertOut == "" && opts.PfxOut == "" {
+		return nil
+	}
+	pemText, pfx, err := a.CertificateFiles(name, os.Getenv("ENTRAWIZ_PFX_PASSWORD"), opts.PfxOut != "")
+	if err != nil {
+		return err
+	}
+	if opts.CertOut != "" {
+		if err := store.WriteFileAtomic(opts.CertOut, pemText); err != nil {
+			return fmt.Errorf("write %s: %w", opts.CertOut, err)
+		}
+	}
+	if opts.PfxOut != "" {
+		if err := store.WriteFileAtomic(opts.PfxOut, pfx); err != nil {
+			return fmt.Errorf("write %s: %w", opts.PfxOut, err)
+		}
+	}
 	return nil
 }
