@@ -140,7 +140,7 @@ func (s *Setup) Execute(ctx context.Context, report func(steps.Event)) error {
 	run := &steps.Run{Env: s.a.env(s.sess.graph, s.sess.identity.TenantID, report, s.save), Profile: s.profile, Conn: s.conn,
 		Plan: s.plan, Deliver: s.Deliver}
 	steps.RecordProfile(s.conn, s.profile)
-	if err := run.Execute(ctx, steps.Procedure()); err != nil {
+	if err := run.Execute(ctx, steps.ProcedureFor(s.plan)); err != nil {
 		return err
 	}
 	return consentPendingError(s.conn)

@@ -130,5 +130,22 @@ func Enable() Step {
 
 // Procedure is the setup after the plan is confirmed, in order.
 func Procedure() []Step {
-	return []Step{RegisterApp(), GrantConsent(), ExemptSecrets(), CreateSecret(), CreateCertificate(), Assign(), TestConnection(), Enable()}
+	return []Step{RegisterApp(), GrantConsent(), CreateSecret(), Assign(), TestConnection(), Enable()}
+}
+
+// ProcedureFor is the procedure for a plan: the certificate step in place
+// of the client secret's where the plan chose a certificate, and the
+// exemption before the secret where the admin asked for one.
+func ProcedureFor(plan *Plan) []Step {
+	var out []Step
+	for _, s := range Procedure() {
+		switch {
+		case s.Name == "create-secret" && plan.Credential.Kind == CredentialCertificate:
+			s = CreateCertificate()
+		case s.Name == "create-secret" && plan.Credential.Exempt:
+			out = append(out, ExemptSecrets())
+		}
+		out = append(out, s)
+	}
+	return out
 }
