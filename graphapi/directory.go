@@ -61,6 +61,11 @@ func (c *Client) Organization(ctx context.Context) (*Organization, error) {
 	if err != nil {
 		return nil, wrap("read organization", err)
 	}
+	return organizationFrom(resp)
+}
+
+// organizationFrom reads the tenant from GET /organization's answer.
+func organizationFrom(resp models.OrganizationCollectionResponseable) (*Organization, error) {
 	orgs := resp.GetValue()
 	if len(orgs) == 0 {
 		return nil, &Error{Kind: KindNotFound, Op: "read organization", Message: "Graph returned no organization",
@@ -122,6 +127,17 @@ func (c *Client) MyDirectoryRoles(ctx context.Context) ([]DirectoryRole, error) 
 	resp, err := b.Get(ctx, &users.ItemTransitiveMemberOfRequestBuilderGetRequestConfiguration{
 		QueryParameters: &users.ItemTransitiveMemberOfRequestBuilderGetQueryParameters{Top: &top},
 	})
+	if err != nil {
+		return nil, wrap("list directory roles", err)
+	}
+	return c.rolesFrom(ctx, resp)
+}
+
+// rolesFrom keeps the directory roles of GET /me/transitiveMemberOf's
+// first page, reading the pages after it.
+func (c *Client) rolesFrom(ctx context.Context, resp models.DirectoryObjectCollectionResponseable) ([]DirectoryRole, error) {
+	b := c.sdk.Me().TransitiveMemberOf()
+	var err error
 	var out []DirectoryRole
 	for err == nil {
 		for _, o := range resp.GetValue() {

@@ -82,9 +82,15 @@ func (c *Client) CredentialPolicy(ctx context.Context, created time.Time) (*Cred
 	if err != nil {
 		return nil, wrap("read the tenant's app management policy", err)
 	}
+	return credentialPolicyFrom(p, created), nil
+}
+
+// credentialPolicyFrom is the tenant default policy as it applies to an
+// app created at created.
+func credentialPolicyFrom(p models.TenantAppManagementPolicyable, created time.Time) *CredentialPolicy {
 	out := &CredentialPolicy{PolicyID: deref(p.GetId())}
 	if !deref(p.GetIsEnabled()) || p.GetApplicationRestrictions() == nil {
-		return out, nil
+		return out
 	}
 	ar := p.GetApplicationRestrictions()
 	for _, r := range ar.GetPasswordCredentials() {
@@ -137,7 +143,7 @@ func (c *Client) CredentialPolicy(ctx context.Context, created time.Time) (*Cred
 			out.PersonalForbidden = true
 		}
 	}
-	return out, nil
+	return out
 }
 
 // untypedMap reads a JSON object the SDK kept as additional data, which

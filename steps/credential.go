@@ -2,6 +2,7 @@ package steps
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -28,6 +29,10 @@ func (p *Profile) CredentialKind() string {
 	}
 	return p.Credential
 }
+
+// errNoPolicyReader stands for a Graph that cannot read policies at all
+// (a test's): nothing is said about the policy then.
+var errNoPolicyReader = errors.New("this Graph reads no app management policy")
 
 // PolicyGraph reads and changes app management policies. *graphapi.Client
 // implements it.
@@ -63,14 +68,13 @@ type PreflightOptions struct {
 // admin's token may) and decides the credential, the lifetime and any
 // exemption; it sets the plan's Blocker when the tenant will refuse what
 // the product needs. It writes nothing.
-func planCredential(ctx context.Context, env *Env, p *Profile, conn *store.Connection, plan *Plan, held map[string]bool, rolesKnown bool, o PreflightOptions) {
+func planCredential(tr graphapi.TenantReads, p *Profile, conn *store.Connection, plan *Plan, held map[string]bool, rolesKnown bool, o PreflightOptions) {
 	cp := &plan.Credential
 	kind := p.CredentialKind()
-	if pg, ok := env.Graph.(PolicyGraph); ok {
-		pol, err := pg.CredentialPolicy(ctx, env.now())
+	if err := tr.PolicyErr; err != errNoPolicyReader {
 		switch {
 		case err == nil:
-			cp.Policy = pol
+			cp.Policy = tr.Policy
 		case graphapi.IsKind(err, graphapi.KindForbidden, graphapi.KindConsentNeeded):
 			plan.Warnings = append(plan.Warnings, "The tenant's app management policy could not be read (it needs Policy.Read.All), so what it forbids is found only when a credential is added.")
 		default:

@@ -106,13 +106,14 @@ func Preflight(ctx context.Context, env *Env, p *Profile, conn *store.Connection
 // may) and says what the tenant will refuse and what setup does instead.
 func PreflightWith(ctx context.Context, env *Env, p *Profile, conn *store.Connection, adminUPN string, o PreflightOptions) (*Plan, error) {
 	plan := &Plan{AdminUPN: adminUPN}
-	org, err := env.Graph.Organization(ctx)
+	tr := readTenant(ctx, env)
+	org, err := tr.Org, tr.OrgErr
 	if err != nil {
 		return nil, fmt.Errorf("read the tenant: %w", err)
 	}
 	plan.Tenant = store.Tenant{ID: org.TenantID, DisplayName: org.DisplayName, PrimaryDomain: org.PrimaryDomain, InitialDomain: org.InitialDomain}
 
-	roles, err := env.Graph.MyDirectoryRoles(ctx)
+	roles, err := tr.Roles, tr.RolesErr
 	rolesKnown := err == nil
 	if err != nil && !graphapi.IsKind(err, graphapi.KindConsentNeeded, graphapi.KindForbidden) {
 		return nil, fmt.Errorf("read your directory roles: %w", err)
@@ -146,7 +147,7 @@ func PreflightWith(ctx context.Context, env *Env, p *Profile, conn *store.Connec
 			"client ID " + conn.App.AppID + ": not found in the tenant; nothing will be created"}}
 		return plan, nil
 	}
-	planCredential(ctx, env, p, conn, plan, held, rolesKnown, o)
+	planCredential(tr, p, conn, plan, held, rolesKnown, o)
 	if rolesKnown && p.GrantAdminConsent {
 		appAdmin := held[RoleCloudAppAdmin] || held[RoleApplicationAdmin]
 		switch {
@@ -378,4 +379,31 @@ func hasPassword(app *graphapi.Application, keyID string) bool {
 		}
 	}
 	return false
+}
+
+// TenantReader reads what preflight needs of the tenant in one request.
+// *graphapi.Client implements it; a Graph without it is read one call at a
+// time.
+type TenantReader interface {
+	ReadTenant(ctx context.Context, created time.Time) graphapi.TenantReads
+}
+
+// readTenant reads the organization, the admin's roles and (where the
+// Graph can) the app management policy.
+func readTenant(ctx context.Context, env *Env) graphapi.TenantReads {
+	if tr, ok := env.Graph.(TenantReader); ok {
+		return tr.ReadTenant(ctx, env.now())
+	}
+	var out graphapi.TenantReads
+	out.Org, out.OrgErr = env.Graph.Organization(ctx)
+	if out.OrgErr != nil {
+		return out
+	}
+	out.Roles, out.RolesErr = env.Graph.MyDirectoryRoles(ctx)
+	if pg, ok := env.Graph.(PolicyGraph); ok {
+		out.Policy, out.PolicyErr = pg.CredentialPolicy(ctx, env.now())
+	} else {
+		out.PolicyErr = errNoPolicyReader
+	}
+	return out
 }
