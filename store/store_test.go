@@ -167,4 +167,14 @@ func TestOSKeyring(t *testing.T) {
 	if got, err := tc.Load(); err != nil || string(got) != "cache" {
 		t.Fatalf("token cache on the OS keyring: %q, %v", got, err)
 	}
+	// The largest value entrawiz stores goes into the real keyring whole
+	// (on Windows, Credential Manager's own limit).
+	big := strings.Repeat(value, MaxSecretBytes/len(value)+1)[:MaxSecretBytes]
+	if err := kr.Set(name+"-big", big); err != nil {
+		t.Fatalf("keyring set of %d bytes: %v", len(big), err)
+	}
+	t.Cleanup(func() { kr.Delete(name + "-big") })
+	if got, err := kr.Get(name + "-big"); err != nil || got != big {
+		t.Fatalf("keyring get of %d bytes: matches=%v (%d bytes), %v", len(big), got == big, len(got), err)
+	}
 }
