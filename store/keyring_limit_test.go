@@ -89,14 +89,13 @@ func TestKeyringItemsFitEveryOS(t *testing.T) {
 		{"one byte over", strings.Repeat("x", MaxSecretBytes+1), false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			t.Logf("%d bytes (limit %d)", len(tc.value), MaxSecretBytes)
 			err := NewMemKeyring().Set(longName, tc.value)
 			var tb *TooBigError
 			switch {
 			case tc.fits && err != nil:
-				t.Fatalf("refused: %v", err)
+				t.Fatalf("%d bytes refused: %v", len(tc.value), err)
 			case !tc.fits && !errors.As(err, &tb):
-				t.Fatalf("err = %v, want a *TooBigError", err)
+				t.Fatalf("%d bytes: err = %v, want a *TooBigError", len(tc.value), err)
 			case !tc.fits && strings.Contains(err.Error(), tc.value):
 				t.Fatalf("the error repeats the value")
 			}
