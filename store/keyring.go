@@ -18,6 +18,53 @@ import (
 // under.
 const KeyringService = "entrawiz"
 
+// MaxSecretBytes is the largest value entrawiz puts in one keyring item:
+// Windows Credential Manager keeps at most 2,560 bytes in a credential
+// (CRED_MAX_CREDENTIAL_BLOB_SIZE, 5×512), the smallest of the three
+// keyrings. macOS takes a little more (go-keyring base64-encodes the value
+// into one `security -i` line of at most 4,096 bytes) and the Secret
+// Service far more. Every store enforces it on every platform, so a value
+// that would fail only on an admin's Windows laptop fails in every test.
+//
+// What fits: a client secret (40 characters; 128 at most by hand), the
+// token cache's key (44), a PEM PKCS#8 private key of RSA-2048 (about 1,700
+// bytes), RSA-3072 (about 2,500) or any EC curve. What does not: an
+// RSA-4096 key (about 3,300 bytes) or the admin's token cache; keep those
+// as TokenCache keeps its cache, in a file encrypted under a key that lives
+// in the keyring.
+const MaxSecretBytes = 2560
+
+// MaxKeyringNameBytes is the longest item name entrawiz uses. Windows allows
+// far longer target names, but on macOS the name shares the 4,096-byte
+// `security -i` line with the base64 of up to MaxSecretBytes (3,416 bytes).
+const MaxKeyringNameBytes = 512
+
+// TooBigError means a value or an item name exceeds what every OS keyring
+// can keep (MaxSecretBytes, MaxKeyringNameBytes). It is entrawiz's own
+// mistake, never the admin's, and nothing was stored.
+type TooBigError struct {
+	What  string // "value" or "name"
+	Size  int
+	Limit int
+}
+
+func (e *TooBigError) Error() string {
+	return fmt.Sprintf("the item's %s is %d bytes, more than the %d bytes the Windows and macOS keyrings keep in one item; "+
+		"nothing was stored: this is a bug in entrawiz, please report it", e.What, e.Size, e.Limit)
+}
+
+// checkItemSize refuses a name or value that would not fit in every OS
+// keyring.
+func checkItemSize(name, value string) error {
+	switch {
+	case len(value) > MaxSecretBytes:
+		return &TooBigError{What: "value", Size: len(value), Limit: MaxSecretBytes}
+	case len(name) > MaxKeyringNameBytes:
+		return &TooBigError{What: "name", Size: len(name), Limit: MaxKeyringNameBytes}
+	}
+	return nil
+}
+
 var (
 	// ErrNotFound means the keyring has no item under that name.
 	ErrNotFound = errors.New("not found in the keyring")
@@ -93,8 +140,13 @@ func (k OSKeyring) Get(name string) (string, error) {
 	return v, err
 }
 
-// Set stores the named secret, replacing any previous value.
+// Set stores the named secret, replacing any previous value. A value over
+// MaxSecretBytes or a name over MaxKeyringNameBytes is refused with a
+// *TooBigError before the keyring is asked, on every platform.
 func (k OSKeyring) Set(name, value string) error {
+	if err := checkItemSize(name, value); err != nil {
+		return fmt.Errorf("keyring write %q: %w", name, err)
+	}
 	return k.call("write", name, func() error { return keyring.Set(KeyringService, name, value) })
 }
 
@@ -171,8 +223,12 @@ func (m *MemKeyring) Get(name string) (string, error) {
 	return v, nil
 }
 
-// Set stores the named secret.
+// Set stores the named secret; it refuses what OSKeyring would refuse on
+// any platform (see MaxSecretBytes).
 func (m *MemKeyring) Set(name, value string) error {
+	if err := checkItemSize(name, value); err != nil {
+		return fmt.Errorf("keyring write %q: %w", name, err)
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.items[name] = value

@@ -30,13 +30,9 @@ func TestConfigRoundTripIsPrivateAndAtomic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Mode().Perm() != 0o600 {
-		t.Errorf("config mode = %v, want 0600", st.Mode().Perm())
-	}
+	checkPerm(t, st, 0o600)
 	dst, _ := os.Stat(dir)
-	if dst.Mode().Perm() != 0o700 {
-		t.Errorf("config dir mode = %v, want 0700", dst.Mode().Perm())
-	}
+	checkPerm(t, dst, 0o700)
 	entries, _ := os.ReadDir(dir)
 	if len(entries) != 1 {
 		t.Errorf("config dir holds %d files, want only config.json (no temp files left)", len(entries))
@@ -101,9 +97,8 @@ func TestTokenCacheIsEncryptedUnderAKeyringKey(t *testing.T) {
 	if bytes.Contains(sealed, []byte("refresh-token-value")) {
 		t.Fatal("the token cache file holds the token in plain text")
 	}
-	if st, _ := os.Stat(path); st.Mode().Perm() != 0o600 {
-		t.Errorf("cache mode %v, want 0600", st.Mode().Perm())
-	}
+	st, _ := os.Stat(path)
+	checkPerm(t, st, 0o600)
 	got, err := tc.Load()
 	if err != nil || !bytes.Equal(got, plain) {
 		t.Fatalf("Load = %q, %v", got, err)
@@ -166,5 +161,15 @@ func TestOSKeyring(t *testing.T) {
 	}
 	if got, err := tc.Load(); err != nil || string(got) != "cache" {
 		t.Fatalf("token cache on the OS keyring: %q, %v", got, err)
+	}
+	// The largest value entrawiz stores goes into the real keyring whole
+	// (on Windows, Credential Manager's own limit).
+	big := strings.Repeat(value, MaxSecretBytes/len(value)+1)[:MaxSecretBytes]
+	if err := kr.Set(name+"-big", big); err != nil {
+		t.Fatalf("keyring set of %d bytes: %v", len(big), err)
+	}
+	t.Cleanup(func() { kr.Delete(name + "-big") })
+	if got, err := kr.Get(name + "-big"); err != nil || got != big {
+		t.Fatalf("keyring get of %d bytes: matches=%v (%d bytes), %v", len(big), got == big, len(got), err)
 	}
 }
