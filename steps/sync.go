@@ -51,7 +51,7 @@ type previewer interface {
 const syncGCPercent = 400
 
 // syncMemoryLimit is the Go heap's soft limit while a run is in hand.
-const syncMemoryLimit = 120 << 20
+const syncMemoryLimit = 64 << 20
 
 // SyncOptions is one sync run.
 type SyncOptions struct {

@@ -175,8 +175,11 @@ func OpenDirectory(dir string) (*DirDB, error) {
 	// when it begins (immediate), waiting for it as long as the busy
 	// timeout allows. A transaction that read first and then wrote would
 	// fail at once with SQLITE_BUSY when another handle (a preview
-	// recording its run) wrote in between.
-	db, err := sql.Open("sqlite", dsn(path, "MEMORY")+"&_txlock=immediate")
+	// recording its run) wrote in between. Temporary files on disk:
+	// applying a run sorts its users and memberships to index them, and
+	// a sort larger than the cache spills to them (in memory, a million
+	// users' sorts took a hundred megabytes more).
+	db, err := sql.Open("sqlite", dsn(path, "FILE")+"&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("open directory database: %w", err)
 	}
