@@ -36,6 +36,8 @@ require (
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
 )
 
+require golang.org/x/time v0.14.0 // indirect
+
 require (
 	github.com/Azure/azure-sdk-for-go/sdk/azcore v1.19.1 // indirect
 	github.com/Azure/azure-sdk-for-go/sdk/internal v1.11.2 // indirect

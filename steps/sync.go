@@ -50,6 +50,9 @@ type previewer interface {
 // syncGCPercent is the garbage collector's target while a run is in hand.
 const syncGCPercent = 400
 
+// syncMemoryLimit is the Go heap's soft limit while a run is in hand.
+const syncMemoryLimit = 64 << 20
+
 // SyncOptions is one sync run.
 type SyncOptions struct {
 	Graph  SyncGraph
@@ -133,6 +136,14 @@ func SyncUsers(ctx context.Context, o SyncOptions) (*SyncResult, error) {
 	// default target the collector ran every few pages and took a core
 	// from the next fetch. A 100k-user run peaks near 90 MB with this.
 	defer debug.SetGCPercent(debug.SetGCPercent(syncGCPercent))
+	// The run's live heap grows with the users it has planned (16 bytes
+	// and a map slot each): at a million, five times it, which the target
+	// above allows, would be more than the run may take. The limit makes
+	// the collector run sooner as the heap nears it, and is never raised
+	// above one the process has already.
+	if limit := debug.SetMemoryLimit(-1); limit > syncMemoryLimit {
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(syncMemoryLimit))
+	}
 	if o.DryRun {
 		// A preview stages apart: a real run's stage, perhaps a
 		// stopped run the next real run resumes, stays as it is.
@@ -187,7 +198,7 @@ func SyncUsers(ctx context.Context, o SyncOptions) (*SyncResult, error) {
 	switch {
 	case graphapi.IsKind(err, graphapi.KindDeltaExpired):
 		restart, res.FellBack = "a saved delta link expired: reading the groups in full", true
-	case graphapi.IsKind(err, graphapi.KindNotFound) && s.st.Step == "read-groups" && s.st.Link != "":
+	case errors.As(err, new(midWalkGone)):
 		// The group being read went away part way: its pages so far are
 		// staged, and its next page cannot be had.
 		restart, res.Restarted = "a picked group was deleted while it was read: reading the groups again from the start", true

@@ -43,7 +43,7 @@ func TestSyncPreviewLeavesAStoppedRunToResume(t *testing.T) {
 		t.Fatalf("want the stop, got %v", err)
 	}
 	staged, err := h.db.Staged(ctx)
-	if err != nil || staged == nil || staged.Kind != "full" || staged.Link == "" {
+	if err != nil || staged == nil || staged.Kind != "full" || len(staged.Walks) != 1 || staged.Walks[0].Link == "" {
 		t.Fatalf("no full run staged part way: %+v %v", staged, err)
 	}
 	for _, full := range []bool{false, true} {

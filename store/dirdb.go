@@ -39,6 +39,8 @@ type DirDB struct {
 	path string
 	// preview is set on a preview's handle, which never applies a run.
 	preview bool
+	// planned are the users the staged full run planned so far.
+	planned plannedIDs
 }
 
 // querier is what *sql.DB and *sql.Conn have in common.
@@ -76,15 +78,30 @@ type Membership struct {
 // run swaps it in, so the apply does not write 100k rows at the end.
 // plan is what the full run that wrote the row planned for the user
 // (create, update, disable, unchanged or none).
-const usersTable = ` (
-	id TEXT PRIMARY KEY, upn TEXT NOT NULL DEFAULT '', display_name TEXT NOT NULL DEFAULT '',
+const usersTable = ` (id TEXT PRIMARY KEY, ` + userColumns + `)`
+
+// nextUsersTable is next_users' definition: the users table's columns
+// without its primary key. A full run appends to it page by page, and the
+// unique index on id is built once, in order, when the run is applied
+// (users_id). With the key's index kept while reading, every page of
+// randomly ordered IDs dirtied most of the index's pages, and writing them
+// again at every page's commit was most of a 100k-user sync's CPU time
+// (and grows as the square of the users).
+const nextUsersTable = ` (id TEXT NOT NULL, ` + userColumns + `)`
+
+// userColumns are the users table's columns after id.
+const userColumns = `upn TEXT NOT NULL DEFAULT '', display_name TEXT NOT NULL DEFAULT '',
 	given_name TEXT NOT NULL DEFAULT '', surname TEXT NOT NULL DEFAULT '', mail TEXT NOT NULL DEFAULT '',
 	job_title TEXT NOT NULL DEFAULT '', department TEXT NOT NULL DEFAULT '', account_enabled INTEGER NOT NULL DEFAULT 1,
-	state TEXT NOT NULL, disabled_at INTEGER, updated_at INTEGER NOT NULL, plan TEXT NOT NULL DEFAULT '')`
+	state TEXT NOT NULL, disabled_at INTEGER, updated_at INTEGER NOT NULL, plan TEXT NOT NULL DEFAULT ''`
 
-// pairsTable is the definition of memberships and of stage_members, which
-// a full run renames over it.
+// pairsTable is the definition of memberships.
 const pairsTable = ` (group_id TEXT NOT NULL, user_id TEXT NOT NULL, PRIMARY KEY (group_id, user_id)) WITHOUT ROWID`
+
+// stageMembersTable is stage_members' definition: appended to page by page
+// without an index, for the reason next_users has none; applying a full run
+// copies it into memberships in order.
+const stageMembersTable = ` (group_id TEXT NOT NULL, user_id TEXT NOT NULL)`
 
 // tables defines every table of the directory database but runs: in the
 // database itself for a real run, and again in a preview's temporary
@@ -93,7 +110,7 @@ const pairsTable = ` (group_id TEXT NOT NULL, user_id TEXT NOT NULL, PRIMARY KEY
 // mainSchema and previewSchema rewrite.
 const tables = `
 CREATE TABLE users` + usersTable + `;
-CREATE TABLE next_users` + usersTable + `;
+CREATE TABLE next_users` + nextUsersTable + `;
 CREATE TABLE groups (id TEXT PRIMARY KEY);
 CREATE TABLE subgroups (group_id TEXT NOT NULL, sub_id TEXT NOT NULL, PRIMARY KEY (group_id, sub_id)) WITHOUT ROWID;
 CREATE TABLE memberships` + pairsTable + `;
@@ -104,7 +121,7 @@ CREATE TABLE stage_users (
 	id TEXT PRIMARY KEY, upn TEXT NOT NULL, display_name TEXT NOT NULL, given_name TEXT NOT NULL, surname TEXT NOT NULL,
 	mail TEXT NOT NULL, job_title TEXT NOT NULL, department TEXT NOT NULL, account_enabled INTEGER NOT NULL,
 	removed TEXT NOT NULL DEFAULT '');
-CREATE TABLE stage_members` + pairsTable + `;
+CREATE TABLE stage_members` + stageMembersTable + `;
 CREATE TABLE stage_subgroups (group_id TEXT NOT NULL, sub_id TEXT NOT NULL, PRIMARY KEY (group_id, sub_id)) WITHOUT ROWID;
 CREATE TABLE stage_changes (group_id TEXT NOT NULL, member_id TEXT NOT NULL, member_type TEXT NOT NULL,
 	removed INTEGER NOT NULL, PRIMARY KEY (group_id, member_id)) WITHOUT ROWID;
@@ -158,8 +175,11 @@ func OpenDirectory(dir string) (*DirDB, error) {
 	// when it begins (immediate), waiting for it as long as the busy
 	// timeout allows. A transaction that read first and then wrote would
 	// fail at once with SQLITE_BUSY when another handle (a preview
-	// recording its run) wrote in between.
-	db, err := sql.Open("sqlite", dsn(path, "MEMORY")+"&_txlock=immediate")
+	// recording its run) wrote in between. Temporary files on disk:
+	// applying a run sorts its users and memberships to index them, and
+	// a sort larger than the cache spills to them (in memory, a million
+	// users' sorts took a hundred megabytes more).
+	db, err := sql.Open("sqlite", dsn(path, "FILE")+"&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("open directory database: %w", err)
 	}
@@ -185,7 +205,7 @@ func OpenDirectory(dir string) (*DirDB, error) {
 func dsn(path, tempStore string) string {
 	// The path is a URI's: a % or ? in it must be escaped.
 	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)" +
-		"&_pragma=foreign_keys(0)&_pragma=temp_store(" + tempStore + ")&_pragma=cache_size(-16384)"
+		"&_pragma=foreign_keys(0)&_pragma=temp_store(" + tempStore + ")&_pragma=cache_size(-16384)&_pragma=wal_autocheckpoint(0)"
 }
 
 // Close closes the database; a preview's staging area goes with it.

@@ -13,6 +13,9 @@ func planRun(ctx context.Context, tx *sql.Tx, st *Stage, opts ReconcileOptions) 
 		{`DELETE FROM work_del`, nil},
 		{`DELETE FROM work_add`, nil},
 		{`DELETE FROM work_plan`, nil},
+		// Groups read in full are compared pair by pair: their pages are
+		// indexed now, once (see stageMembersTable).
+		{`CREATE INDEX IF NOT EXISTS stage_members_pair ON stage_members(group_id, user_id)`, nil},
 		// Groups no longer picked lose their members.
 		{`INSERT OR IGNORE INTO work_del SELECT m.group_id, m.user_id FROM groups g CROSS JOIN memberships m ON m.group_id = g.id
 			WHERE g.id NOT IN (SELECT value FROM json_each(?))`, []any{picked}},

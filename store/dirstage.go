@@ -22,9 +22,17 @@ type Stage struct {
 	// Step is users-delta, groups-delta, resolve, read-groups or ready.
 	Step  string   `json:"step"`
 	Dirty []string `json:"dirty,omitempty"` // picked groups read in full this run
-	Group int      `json:"group"`           // read-groups: index into Dirty
-	Link  string   `json:"link,omitempty"`  // the next page of the current walk
-	// Subgroups is set once the current group's nested groups are staged.
+	// Walks is where the read of each group in Dirty stands (read-groups);
+	// the groups are read side by side.
+	Walks []Walk `json:"walks,omitempty"`
+	// Group is the index into Dirty of the group whose page was staged
+	// last. A stage written before Walks existed read the groups one by
+	// one: the groups before Group were read, and Group's walk stood at
+	// Link, with its nested groups staged when Subgroups was set.
+	Group int    `json:"group"`
+	Link  string `json:"link,omitempty"` // the next page of the current delta round
+	// Subgroups is set once the current group's nested groups are staged
+	// (in a stage without Walks).
 	Subgroups bool `json:"subgroups,omitempty"`
 	// The links this run saves when it is applied.
 	UsersDelta  string `json:"usersDelta,omitempty"`
@@ -34,6 +42,13 @@ type Stage struct {
 	Planned PlanCounts `json:"planned"`
 	// Gone are the picked groups found deleted in Entra, read as empty.
 	Gone []string `json:"gone,omitempty"`
+}
+
+// Walk is where the read of one picked group stands.
+type Walk struct {
+	Link      string `json:"link,omitempty"`      // the next page; "" before the first
+	Subgroups bool   `json:"subgroups,omitempty"` // its nested groups are staged
+	Done      bool   `json:"done,omitempty"`      // every page is staged
 }
 
 // PlanCounts counts users by what a run does to them.
@@ -107,6 +122,7 @@ func (d *DirDB) Staged(ctx context.Context) (_ *Stage, err error) {
 
 // BeginStage empties the staging area and starts a run there.
 func (d *DirDB) BeginStage(ctx context.Context, st Stage) error {
+	defer d.planned.forget()
 	return d.tx(ctx, "start a run", func(tx *sql.Tx) error {
 		if err := clearStage(ctx, tx); err != nil {
 			return err
@@ -117,10 +133,15 @@ func (d *DirDB) BeginStage(ctx context.Context, st Stage) error {
 
 // DiscardStage drops an unfinished run; the applied state is untouched.
 func (d *DirDB) DiscardStage(ctx context.Context) error {
+	defer d.planned.forget()
 	return d.tx(ctx, "discard a run", func(tx *sql.Tx) error { return clearStage(ctx, tx) })
 }
 
 func clearStage(ctx context.Context, tx *sql.Tx) error {
+	// The next run's pages are appended without an index.
+	if _, err := tx.ExecContext(ctx, `DROP INDEX IF EXISTS stage_members_pair`); err != nil {
+		return err
+	}
 	for _, t := range []string{"stage", "stage_users", "stage_members", "stage_subgroups", "stage_changes", "next_users"} {
 		if _, err := tx.ExecContext(ctx, "DELETE FROM "+t); err != nil {
 			return err
@@ -142,9 +163,11 @@ func putStage(ctx context.Context, tx *sql.Tx, st Stage) error {
 // In a full run it plans each user of the page at once, into the next users
 // table, and adds them to p.Stage.Planned.
 func (d *DirDB) StagePage(ctx context.Context, p *StagePage) error {
-	return d.tx(ctx, "save a page", func(tx *sql.Tx) error {
+	var planned [][16]byte
+	err := d.tx(ctx, "save a page", func(tx *sql.Tx) error {
 		if p.Stage.Kind == "full" {
-			if err := planPage(ctx, tx, p); err != nil {
+			var err error
+			if planned, err = d.planPage(ctx, tx, p); err != nil {
 				return err
 			}
 			p.Users = nil
@@ -158,7 +181,9 @@ func (d *DirDB) StagePage(ctx context.Context, p *StagePage) error {
 		if err != nil {
 			return err
 		}
-		if err := insertPairs(ctx, tx, "stage_members", p.Members); err != nil {
+		if err := insertRows(ctx, tx, `INSERT INTO stage_members (group_id, user_id)`, 2, len(p.Members), func(i int, a []any) []any {
+			return append(a, p.Members[i].GroupID, p.Members[i].MemberID)
+		}); err != nil {
 			return err
 		}
 		if err := insertPairs(ctx, tx, "stage_subgroups", p.Subgroups); err != nil {
@@ -174,49 +199,75 @@ func (d *DirDB) StagePage(ctx context.Context, p *StagePage) error {
 		}
 		return putStage(ctx, tx, p.Stage)
 	})
+	if err != nil {
+		// What the set holds is read again from what was committed.
+		d.planned.forget()
+		return err
+	}
+	d.planned.add(planned)
+	return nil
 }
 
 // planPage writes the users of a full run's page to next_users as they will
 // be once the run is applied: every user read is in a picked group, so it
 // is wanted active unless disabled in Entra. A user read before (in
-// another picked group) is left as planned then.
-func planPage(ctx context.Context, tx *sql.Tx, p *StagePage) error {
+// another picked group) is left as planned then. It returns the keys of
+// the users it planned, for d.planned once the page is committed.
+func (d *DirDB) planPage(ctx context.Context, tx *sql.Tx, p *StagePage) ([][16]byte, error) {
 	if len(p.Users) == 0 {
-		return nil
+		return nil, nil
 	}
-	ids := make([]string, len(p.Users))
-	for i, u := range p.Users {
+	if err := d.planned.load(ctx, tx); err != nil {
+		return nil, err
+	}
+	// The users not planned yet, each once.
+	users := make([]*StagedUser, 0, len(p.Users))
+	keys := make([][16]byte, 0, len(p.Users))
+	seen := make(map[[16]byte]bool, len(p.Users))
+	for i := range p.Users {
+		k := idKey(p.Users[i].ID)
+		if seen[k] || d.planned.has(k) {
+			continue
+		}
+		seen[k] = true
+		users, keys = append(users, &p.Users[i]), append(keys, k)
+	}
+	if len(users) == 0 {
+		return nil, nil
+	}
+	ids := make([]string, len(users))
+	for i, u := range users {
 		ids[i] = u.ID
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT j.key, n.id IS NOT NULL, u.id IS NOT NULL, coalesce(u.upn, ''),
+	rows, err := tx.QueryContext(ctx, `SELECT j.key, u.id IS NOT NULL, coalesce(u.upn, ''),
 		coalesce(u.display_name, ''), coalesce(u.given_name, ''), coalesce(u.surname, ''), coalesce(u.mail, ''),
 		coalesce(u.job_title, ''), coalesce(u.department, ''), coalesce(u.account_enabled, 0), coalesce(u.state, ''),
 		u.disabled_at, coalesce(u.updated_at, 0)
-		FROM json_each(?) j LEFT JOIN next_users n ON n.id = j.value LEFT JOIN users u ON u.id = j.value`, jsonList(ids))
+		FROM json_each(?) j LEFT JOIN users u ON u.id = j.value`, jsonList(ids))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	type old struct {
-		planned, exists bool
-		u               StagedUser
-		state           string
-		disabledAt      sql.NullInt64
-		updatedAt       int64
+		exists     bool
+		u          StagedUser
+		state      string
+		disabledAt sql.NullInt64
+		updatedAt  int64
 	}
-	olds := make([]old, len(p.Users))
+	olds := make([]old, len(users))
 	for rows.Next() {
 		var i int
 		var o old
-		if err := rows.Scan(&i, &o.planned, &o.exists, &o.u.UserPrincipalName, &o.u.DisplayName, &o.u.GivenName, &o.u.Surname,
+		if err := rows.Scan(&i, &o.exists, &o.u.UserPrincipalName, &o.u.DisplayName, &o.u.GivenName, &o.u.Surname,
 			&o.u.Mail, &o.u.JobTitle, &o.u.Department, &o.u.AccountEnabled, &o.state, &o.disabledAt, &o.updatedAt); err != nil {
 			rows.Close()
-			return err
+			return nil, err
 		}
 		olds[i] = o
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return err
+		return nil, err
 	}
 	now := p.Now.UnixMilli()
 	type next struct {
@@ -226,14 +277,9 @@ func planPage(ctx context.Context, tx *sql.Tx, p *StagePage) error {
 		updatedAt  int64
 		plan       string
 	}
-	nexts := make([]next, 0, len(p.Users))
-	seen := make(map[string]bool, len(p.Users))
-	for i := range p.Users {
-		u, o := &p.Users[i], olds[i]
-		if o.planned || seen[u.ID] {
-			continue
-		}
-		seen[u.ID] = true
+	nexts := make([]next, 0, len(users))
+	for i, u := range users {
+		o := olds[i]
 		want := "disabled"
 		if u.AccountEnabled {
 			want = "active"
@@ -264,12 +310,13 @@ func planPage(ctx context.Context, tx *sql.Tx, p *StagePage) error {
 		p.Stage.Planned.add(n.plan)
 		nexts = append(nexts, n)
 	}
-	return insertRows(ctx, tx, `INSERT INTO next_users (id, upn, display_name, given_name, surname, mail, job_title,
+	err = insertRows(ctx, tx, `INSERT INTO next_users (id, upn, display_name, given_name, surname, mail, job_title,
 		department, account_enabled, state, disabled_at, updated_at, plan)`, 13, len(nexts), func(i int, a []any) []any {
 		n := &nexts[i]
 		return append(a, n.u.ID, n.u.UserPrincipalName, n.u.DisplayName, n.u.GivenName, n.u.Surname, n.u.Mail,
 			n.u.JobTitle, n.u.Department, n.u.AccountEnabled, n.state, n.disabledAt, n.updatedAt, n.plan)
 	})
+	return keys, err
 }
 
 func nullable(v sql.NullInt64) any {

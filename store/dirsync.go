@@ -50,6 +50,7 @@ type SyncPlan struct {
 // handle is always dry.
 func (d *DirDB) Reconcile(ctx context.Context, opts ReconcileOptions) (_ *SyncPlan, err error) {
 	defer d.check(&err)
+	defer d.planned.forget()
 	if opts.ListLimit == 0 {
 		opts.ListLimit = 1000
 	}
@@ -112,7 +113,7 @@ func planFull(ctx context.Context, tx *sql.Tx, st *Stage, opts ReconcileOptions)
 		CASE u.state WHEN 'active' THEN ?1 ELSE u.updated_at END,
 		CASE WHEN u.state = 'active' THEN 'disable'
 			WHEN EXISTS (SELECT 1 FROM memberships m WHERE m.user_id = u.id) THEN 'unchanged' ELSE 'none' END
-		FROM users u WHERE NOT EXISTS (SELECT 1 FROM next_users n WHERE n.id = u.id)
+		FROM users u WHERE u.id NOT IN (SELECT id FROM next_users)
 		RETURNING plan`, opts.Now.UnixMilli())
 	if err != nil {
 		return nil, err
@@ -147,17 +148,19 @@ func planFull(ctx context.Context, tx *sql.Tx, st *Stage, opts ReconcileOptions)
 }
 
 // applyFull applies a full run by swapping next_users in for users, so the
-// users read are not written a second time.
+// users read are not written a second time; their index, and the
+// memberships read, are written once, in order.
 func applyFull(ctx context.Context, tx *sql.Tx, st *Stage, opts ReconcileOptions, plan *SyncPlan) error {
 	err := execAll(ctx, tx, []stmt{
 		{`DROP TABLE users`, nil},
+		{`CREATE UNIQUE INDEX users_id ON next_users(id)`, nil},
 		{`ALTER TABLE next_users RENAME TO users`, nil},
-		{`CREATE TABLE next_users` + usersTable, nil},
+		{`CREATE TABLE next_users` + nextUsersTable, nil},
 		// The memberships read are the picked groups' memberships now.
-		{`DROP TABLE memberships`, nil},
-		{`ALTER TABLE stage_members RENAME TO memberships`, nil},
+		{`DROP INDEX memberships_user`, nil},
+		{`DELETE FROM memberships`, nil},
+		{`INSERT OR IGNORE INTO memberships (group_id, user_id) SELECT group_id, user_id FROM stage_members ORDER BY group_id, user_id`, nil},
 		{`CREATE INDEX memberships_user ON memberships(user_id)`, nil},
-		{`CREATE TABLE stage_members` + pairsTable, nil},
 		{`DELETE FROM subgroups`, nil},
 		{`INSERT OR IGNORE INTO subgroups SELECT group_id, sub_id FROM stage_subgroups`, nil},
 	})

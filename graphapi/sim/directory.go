@@ -47,12 +47,8 @@ type directory struct {
 	pendingUntil time.Time
 
 	// The last transitive member walk, reused while nothing has changed.
-	tcMu    sync.Mutex
-	tcSeq   uint64
-	tcGroup string
-	tcCast  string
-	tcIDs   []string
-	tcAt    time.Time
+	tcMu sync.Mutex
+	tc   map[tcKey]tcEntry // transitive walks, for paging them
 }
 
 type user struct {

@@ -486,16 +486,31 @@ func (d *directory) getterFor(id string) getter {
 // transitiveCached walks g's members once per change of the directory; a
 // 100k-member group is paged without walking it again for every page.
 // The cast is applied before caching, so that each page of a cast walk
-// does not filter the whole member list again.
+// does not filter the whole member list again. Several groups' walks are
+// kept, so that groups paged side by side do not walk each other out.
 func (d *directory) transitiveCached(g *group, cast string, visible func(string) bool) []string {
 	d.tcMu.Lock()
 	defer d.tcMu.Unlock()
-	if d.tcSeq == d.seq && d.tcGroup == g.ID && d.tcCast == cast && !d.tcAt.IsZero() && d.replicationSettled() {
-		return d.tcIDs
+	k := tcKey{g.ID, cast}
+	if e, ok := d.tc[k]; ok && e.seq == d.seq && d.replicationSettled() {
+		return e.ids
 	}
 	ids := d.castTo(d.transitiveMembers(g, visible), cast)
-	d.tcSeq, d.tcGroup, d.tcCast, d.tcIDs, d.tcAt = d.seq, g.ID, cast, ids, d.now()
+	if d.tc == nil || len(d.tc) >= tcEntries {
+		d.tc = map[tcKey]tcEntry{}
+	}
+	d.tc[k] = tcEntry{seq: d.seq, ids: ids}
 	return ids
+}
+
+// tcEntries is how many walks the cache keeps before starting afresh.
+const tcEntries = 16
+
+type tcKey struct{ group, cast string }
+
+type tcEntry struct {
+	seq uint64
+	ids []string
 }
 
 // castTo keeps the users ("user") or the groups ("group") of ids; "" keeps
