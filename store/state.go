@@ -31,6 +31,16 @@ type State struct {
 	Sync *SyncSummary `json:"sync,omitempty"`
 	// Credentials are the app's client secrets as a rotation last read them.
 	Credentials []Credential `json:"credentials,omitempty"`
+	// SignInTest is a user sign-in test in progress: the temporary
+	// redirect URI it adds to the app, recorded before the app is changed
+	// so that the next run removes it if this one was killed.
+	SignInTest *SignInTestRecord `json:"signInTest,omitempty"`
+}
+
+// SignInTestRecord is a temporary redirect URI a sign-in test added.
+type SignInTestRecord struct {
+	RedirectURI string    `json:"redirectUri"`
+	Added       time.Time `json:"added"`
 }
 
 // ConsentRecord is the permissions admin consent was granted for.
