@@ -71,11 +71,12 @@ func (a *App) pasted() <-chan string {
 	return a.paste
 }
 
-// SignInURLHelp is what the admin reads beside a browser sign-in address.
-func SignInURLHelp(pasteBack bool) string {
-	s := "Open this address in a browser on any computer and sign in as an administrator of the tenant."
+// SignInURLHelp is what the admin reads beside a browser sign-in address;
+// who is the account to sign in with.
+func SignInURLHelp(who string, pasteBack bool) string {
+	s := "Open this address in a browser on any computer and sign in as " + who + "."
 	if pasteBack {
-		s += " On another computer the browser ends on a page that cannot be reached: copy that page's whole address from the address bar, paste it here and press Enter."
+		s += " On another computer the browser ends on a page that cannot be reached: copy that page's whole address from the address bar, paste it here and press Enter. If the browser shows an error page instead, paste the line that starts with AADSTS."
 	}
 	return s
 }

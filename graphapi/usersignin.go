@@ -148,7 +148,9 @@ func (u *UserSignIn) Run(ctx context.Context, loginHint string, show func(url st
 	if q.Get("error") != "" {
 		return nil, AuthResponseError(q)
 	}
-	res, err := u.cca.AcquireTokenByAuthCode(ctx, q.Get("code"), u.RedirectURI, scopes, confidential.WithChallenge(p.Verifier))
+	// MSAL adds openid, profile and offline_access itself and checks that
+	// the scopes it is given were granted.
+	res, err := u.cca.AcquireTokenByAuthCode(ctx, q.Get("code"), u.RedirectURI, []string{"email", "User.Read"}, confidential.WithChallenge(p.Verifier))
 	if err != nil {
 		return nil, wrap("redeem the sign-in code", err)
 	}

@@ -101,7 +101,7 @@ func TestUserSignIn(ctx context.Context, r *Run, o SignInTestOptions) (*SignInTe
 		return nil, err
 	}
 	uris := append(slices.Clone(app.WebRedirectURIs), uri)
-	r.Env.report(Event{Step: "signin", Message: "adding the temporary redirect URI " + uri})
+	r.Env.report(Event{Step: "signin", Kind: StepProgress, Message: "adding the temporary redirect URI " + uri})
 	if err := r.Env.Graph.UpdateApplication(ctx, r.Conn.App.ObjectID, graphapi.ApplicationPatch{WebRedirectURIs: &uris}); err != nil {
 		return nil, err
 	}
@@ -109,7 +109,7 @@ func TestUserSignIn(ctx context.Context, r *Run, o SignInTestOptions) (*SignInTe
 	// The URI goes even when the sign-in was canceled.
 	cleanup, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
-	r.Env.report(Event{Step: "signin", Message: "removing the temporary redirect URI"})
+	r.Env.report(Event{Step: "signin", Kind: StepProgress, Message: "removing the temporary redirect URI"})
 	if err := removeRedirect(cleanup, r.Env.Graph, r.Conn.App.ObjectID, uri); err != nil {
 		return nil, errors.Join(runErr, fmt.Errorf("remove the temporary redirect URI %s (the next sign-in test removes it): %w", uri, err))
 	}

@@ -112,7 +112,7 @@ func (f *factory) showSignInURL(url string) {
 	if f.shownCode {
 		fmt.Fprintln(f.ErrOut, "Conditional Access blocks the device-code sign-in in this tenant; continuing with the browser.")
 	}
-	fmt.Fprintf(f.ErrOut, "\nTo sign in, open this address in a browser:\n\n%s\n\n%s\nWaiting for the sign-in...\n\n", url, app.SignInURLHelp(true))
+	fmt.Fprintf(f.ErrOut, "\nTo sign in, open this address in a browser:\n\n%s\n\n%s\nWaiting for the sign-in...\n\n", url, app.SignInURLHelp("an administrator of the tenant", true))
 	if f.OnSignInURL != nil {
 		f.OnSignInURL(url)
 	}

@@ -1,11 +1,15 @@
 package main
 
 import (
+	"encoding/json"
 	"html"
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -189,4 +193,177 @@ func TestHeadlessBrowserSignInByPastedAddress(t *testing.T) {
 	if tn.PendingDeviceCodes() != nil || c.deviceCodes() != 0 {
 		t.Errorf("--sign-in browser asked for a device code")
 	}
+}
+
+// signInTestOut is what `test --sign-in --json` prints.
+type signInTestOut struct {
+	SignIn struct {
+		OK     bool           `json:"ok"`
+		User   string         `json:"user"`
+		Claims map[string]any `json:"claims"`
+	} `json:"signIn"`
+	Error *struct {
+		Code string `json:"code"`
+	} `json:"error"`
+}
+
+func TestSignInTestAssignedUnassignedConsentSecret(t *testing.T) {
+	t.Parallel()
+	tn := startTenant(t, sim.Faults{})
+	c := newCLI(t, tn)
+	_, res := c.mustSetup("sso")
+	app := func() map[string]any { return tn.get(t, "/applications/"+res.App.ObjectID) }
+	before := app()
+	sp := res.App.ServicePrincipalID
+	if st, body := tn.graph(t, http.MethodPatch, "/servicePrincipals/"+sp, map[string]any{"appRoleAssignmentRequired": true}); st != http.StatusNoContent {
+		t.Fatalf("require assignment: %d %v", st, body)
+	}
+	user := tn.get(t, "/users/"+tn.info.UserUPN)
+	if st, body := tn.graph(t, http.MethodPost, "/servicePrincipals/"+sp+"/appRoleAssignedTo", map[string]any{
+		"principalId": user["id"], "resourceId": sp, "appRoleId": defaultAccessRoleID}); st != http.StatusCreated {
+		t.Fatalf("assign the user: %d %v", st, body)
+	}
+	signIn := func(upn string) (*result, signInTestOut) {
+		t.Helper()
+		b := newPageBrowser(t, tn, upn)
+		c.browse = b.follow
+		r := c.run("test", "--sign-in", "--user", upn, "--json", "--no-browser")
+		var out signInTestOut
+		r.decode(t, &out)
+		if !reflectEqualJSON(app(), before) {
+			t.Errorf("the app changed after a sign-in test as %s:\nbefore %v\nafter  %v", upn, before, app())
+		}
+		return r, out
+	}
+
+	// Assigned: signed in, the claims the product receives.
+	r, out := signIn(tn.info.UserUPN)
+	r.mustSucceed(t)
+	cl := out.SignIn.Claims
+	if !out.SignIn.OK || out.SignIn.User != tn.info.UserUPN || cl["aud"] != res.App.AppID || cl["tid"] != tn.info.TenantID ||
+		cl["oid"] != user["id"] || cl["preferred_username"] != tn.info.UserUPN || cl["nonce"] == nil || cl["email"] == nil {
+		t.Errorf("assigned user: %+v", out.SignIn)
+	}
+
+	// Not assigned: refused, an admin must act, the AADSTS code kept.
+	other := tn.get(t, "/users/"+tn.CreateUser("Megan Bowen"))["userPrincipalName"].(string)
+	r, out = signIn(other)
+	r.mustFail(t, exitAdminAction)
+	if out.Error == nil || out.Error.Code != "AADSTS50105" || out.SignIn.OK {
+		t.Errorf("unassigned user: %s", r.stdout)
+	}
+	mustContain(t, r.stdout, "not assigned", "nested groups do not count")
+
+	// Consent missing and users may not consent: the approval page.
+	for _, g := range tn.grantsOf(t, sp) {
+		if st, _ := tn.graph(t, http.MethodDelete, "/oauth2PermissionGrants/"+g["id"].(string), nil); st != http.StatusNoContent {
+			t.Fatalf("remove consent: %d", st)
+		}
+	}
+	tn.SetFaults(sim.Faults{UserConsentBlocked: true})
+	r, out = signIn(tn.info.UserUPN)
+	r.mustFail(t, exitAdminAction)
+	if out.Error == nil || out.Error.Code != "AADSTS65004" {
+		t.Errorf("consent missing: %s", r.stdout)
+	}
+	mustContain(t, r.stdout, "admin consent")
+
+	// The stored secret expired: the product could not redeem sign-ins.
+	tn.SetFaults(sim.Faults{})
+	if st, body := tn.graph(t, http.MethodPost, "/oauth2PermissionGrants", map[string]any{"clientId": sp, "consentType": "AllPrincipals",
+		"resourceId": tn.graphSPID(t), "scope": "openid profile email offline_access User.Read"}); st != http.StatusCreated {
+		t.Fatalf("consent again: %d %v", st, body)
+	}
+	if err := tn.ExpireSecrets(res.App.AppID); err != nil {
+		t.Fatal(err)
+	}
+	before = app() // the secret's end date is the only change so far
+	r, out = signIn(tn.info.UserUPN)
+	r.mustFail(t, exitAdminAction)
+	if out.Error == nil || out.Error.Code != "AADSTS7000222" {
+		t.Errorf("expired secret: %s", r.stdout)
+	}
+	mustContain(t, r.stdout, "entrawiz rotate")
+}
+
+func TestSignInTestWrongRedirectURIAndKilledRun(t *testing.T) {
+	t.Parallel()
+	tn := startTenant(t, sim.Faults{})
+	c := newCLI(t, tn)
+	_, res := c.mustSetup("sso")
+	appNow := func() map[string]any { return tn.get(t, "/applications/"+res.App.ObjectID) }
+	original := appNow()
+
+	// The product's callback is not registered: the tenant shows its own
+	// error page, and the admin pastes the AADSTS line from it.
+	pr, pw := io.Pipe()
+	c.browse = func(authURL string) {
+		u, _ := url.Parse(authURL)
+		q := u.Query()
+		q.Set("redirect_uri", "http://localhost:1/not-registered")
+		u.RawQuery = q.Encode()
+		b := newPageBrowser(t, tn, tn.info.UserUPN)
+		body, _ := b.fetch(tn.hc, http.MethodGet, u.String(), nil)
+		line := regexp.MustCompile(`AADSTS\d+: [^<]*`).FindString(html.UnescapeString(body))
+		io.WriteString(pw, line+"\n")
+		pw.Close()
+	}
+	r := c.runReader(pr, "test", "--sign-in", "--json", "--no-browser")
+	var out signInTestOut
+	r.decode(t, &out)
+	if out.Error == nil || out.Error.Code != "AADSTS50011" {
+		t.Errorf("wrong redirect URI: %s", r.stdout)
+	}
+	mustContain(t, r.stdout, "redirect URI", "not registered")
+	if !reflectEqualJSON(appNow(), original) {
+		t.Errorf("the app changed: %v", appNow())
+	}
+
+	// A run killed once the temporary URI is on the app: what it leaves is
+	// the config as saved then and the app as it was then.
+	cfgPath := filepath.Join(c.dir, "config.json")
+	var leftCfg []byte
+	var leftURIs []any
+	b := newPageBrowser(t, tn, tn.info.UserUPN)
+	c.browse = func(authURL string) {
+		leftCfg, _ = os.ReadFile(cfgPath)
+		leftURIs = appNow()["web"].(map[string]any)["redirectUris"].([]any)
+		b.follow(authURL)
+	}
+	c.run("test", "--sign-in", "--json", "--no-browser").mustSucceed(t)
+	if !strings.Contains(string(leftCfg), "signInTest") || len(leftURIs) != len(original["web"].(map[string]any)["redirectUris"].([]any))+1 {
+		t.Fatalf("the temporary URI was not recorded before it was added: config %s, URIs %v", leftCfg, leftURIs)
+	}
+	if err := os.WriteFile(cfgPath, leftCfg, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if st, body := tn.graph(t, http.MethodPatch, "/applications/"+res.App.ObjectID, map[string]any{"web": map[string]any{"redirectUris": leftURIs}}); st != http.StatusNoContent {
+		t.Fatalf("leave the URI: %d %v", st, body)
+	}
+	// The next run removes the leftover first: while it signs in, only its
+	// own temporary URI is there.
+	var during []any
+	c.browse = func(authURL string) {
+		during = appNow()["web"].(map[string]any)["redirectUris"].([]any)
+		b.follow(authURL)
+	}
+	c.run("test", "--sign-in", "--json", "--no-browser").mustSucceed(t)
+	for _, u := range leftURIs {
+		if strings.HasPrefix(u.(string), "http://localhost:") && slices.Contains(during, u) {
+			t.Errorf("the leftover URI %s was still there during the next run: %v", u, during)
+		}
+	}
+	if !reflectEqualJSON(appNow(), original) {
+		t.Errorf("the app is not as before:\nbefore %v\nafter  %v", original, appNow())
+	}
+	if cfg, _ := os.ReadFile(cfgPath); strings.Contains(string(cfg), "signInTest") {
+		t.Errorf("the record stayed in the config")
+	}
+}
+
+// reflectEqualJSON compares two JSON objects.
+func reflectEqualJSON(a, b map[string]any) bool {
+	x, _ := json.Marshal(a)
+	y, _ := json.Marshal(b)
+	return string(x) == string(y)
 }

@@ -94,8 +94,8 @@ func testSignInRun(cmd *cobra.Command, f *factory, a *app.App, opts *testOptions
 	res, err := a.TestSignIn(cmd.Context(), opts.Connection, app.SignInTest{User: opts.User, ShowCode: f.showDeviceCode,
 		Report: ui.NewLines(f.ErrOut).Report,
 		ShowURL: func(url string) {
-			fmt.Fprintf(f.ErrOut, "\nTo test the sign-in, open this address in a browser and sign in as %s:\n\n%s\n\n%s\nWaiting for the sign-in...\n\n",
-				who, url, app.SignInURLHelp(true))
+			fmt.Fprintf(f.ErrOut, "\nTo test the sign-in, open this address in a browser:\n\n%s\n\n%s\nWaiting for the sign-in...\n\n",
+				url, app.SignInURLHelp(who, true))
 			if f.OnSignInURL != nil {
 				f.OnSignInURL(url)
 			}

@@ -28,6 +28,10 @@ type authState struct {
 	mu       sync.Mutex
 	requests map[string]*authRequest // sign-ins waiting on the pages, by id
 	codes    map[string]*authCode
+	// consents are what users consented to on the consent page for apps
+	// of the tenant, by "clientID/userID" (Entra records them as the
+	// user's own delegated grant).
+	consents map[string][]string
 }
 
 // authRequest is one validated /authorize request.
@@ -413,9 +417,14 @@ func (s *Server) consentLocked(req *authRequest, userID string) (missing []strin
 	d := s.dir
 	var granted []string
 	s.mu.Lock()
-	granted = append(granted, s.consented[req.clientID+"/"+userID]...)
+	if req.firstParty {
+		granted = append(granted, s.consented[req.clientID+"/"+userID]...)
+	}
 	userConsent := !s.faults.UserConsentBlocked
 	s.mu.Unlock()
+	s.auth.mu.Lock()
+	granted = append(granted, s.auth.consents[req.clientID+"/"+userID]...)
+	s.auth.mu.Unlock()
 	for _, g := range d.grants {
 		if g.Props["clientId"] != req.spID || req.spID == "" || g.Props["resourceId"] != d.graphSPID {
 			continue
@@ -456,10 +465,19 @@ func (s *Server) consentLocked(req *authRequest, userID string) (missing []strin
 }
 
 func (s *Server) recordConsent(req *authRequest, userID string, scopes []string) {
-	s.mu.Lock()
 	key := req.clientID + "/" + userID
-	s.consented[key] = dedupeFold(append(s.consented[key], scopes...))
-	s.mu.Unlock()
+	if req.firstParty {
+		s.mu.Lock()
+		s.consented[key] = dedupeFold(append(s.consented[key], scopes...))
+		s.mu.Unlock()
+		return
+	}
+	s.auth.mu.Lock()
+	if s.auth.consents == nil {
+		s.auth.consents = map[string][]string{}
+	}
+	s.auth.consents[key] = dedupeFold(append(s.auth.consents[key], scopes...))
+	s.auth.mu.Unlock()
 }
 
 // redirectCode sends the browser back to the app with a code.
