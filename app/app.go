@@ -11,6 +11,7 @@ package app
 import (
 	"errors"
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 	"sync"
@@ -38,6 +39,17 @@ type Options struct {
 	Command string
 	// OnDeviceCode, in tests, is told each device code so it can approve it.
 	OnDeviceCode func(code string)
+	// SignIn is how the admin signs in: auto (""), device or browser.
+	SignIn string
+	// NoBrowser shows the browser sign-in address instead of opening a
+	// browser (also the case over SSH or without a display).
+	NoBrowser bool
+	// OnSignInURL is told the browser sign-in address when no browser is
+	// opened; headless it is printed on stderr.
+	OnSignInURL func(url string)
+	// PasteFrom, headless, is where the admin may paste the address the
+	// browser ended on; nil in the wizard.
+	PasteFrom io.Reader
 }
 
 // App runs entrawiz's operations. It is safe for concurrent use.
@@ -47,6 +59,9 @@ type App struct {
 
 	mu   sync.Mutex
 	apps map[string]*graphapi.Client // app-only clients by connection
+
+	pasteOnce sync.Once
+	paste     chan string // lines read from PasteFrom, shared by every sign-in
 }
 
 // New checks the options and makes an App.
@@ -54,6 +69,9 @@ func New(o Options) (*App, error) {
 	cloud, err := graphapi.NewCloud(o.Cloud, o.LoginURL, o.GraphURL, o.CAFile)
 	if err != nil {
 		return nil, &InputError{Err: err}
+	}
+	if err := checkSignInMode(o.SignIn); err != nil {
+		return nil, err
 	}
 	if o.ConfigDir == "" {
 		return nil, &InputError{Err: errors.New("no config directory: give --config-dir")}

@@ -18,26 +18,41 @@ type DeviceCode struct {
 }
 
 // SignInPrompt is the first phase of the admin's sign-in. When a saved
-// sign-in works, Code is empty and Wait returns at once.
+// sign-in works, or the sign-in is by browser only, Code is empty; Wait
+// returns once the admin is signed in.
 type SignInPrompt struct {
 	DeviceCode
-	a      *App
-	admin  *graphapi.Admin
-	cache  *graphapi.PersistentCache
-	wait   func(ctx context.Context) (graphapi.Identity, error)
-	signed func(*session) // told the session once the admin is signed in
+	// ByBrowser: no device code was asked for (--sign-in browser); Wait
+	// signs in with the browser.
+	ByBrowser bool
+	// Auto: a device code that Conditional Access blocks goes on with the
+	// browser by itself (--sign-in auto).
+	Auto bool
+	// ShowURL is told the browser sign-in address when no browser can be
+	// opened here; it starts as the App's OnSignInURL.
+	ShowURL func(url string)
+	a       *App
+	admin   *graphapi.Admin
+	cache   *graphapi.PersistentCache
+	wait    func(ctx context.Context) (graphapi.Identity, error)
+	signed  func(*session) // told the session once the admin is signed in
 }
 
 // Wait blocks until the admin approves the device code, declines it, or it
-// expires.
+// expires. With Auto, a device code blocked by Conditional Access goes on
+// with the browser.
 func (p *SignInPrompt) Wait(ctx context.Context) error {
-	return p.finish(p.wait(ctx))
+	id, err := p.wait(ctx)
+	if err != nil && p.Auto && graphapi.IsDeviceCodeBlocked(err) {
+		return p.Browser(ctx)
+	}
+	return p.finish(id, err)
 }
 
-// Browser signs in with the system browser instead, for when Conditional
-// Access blocks the device code.
+// Browser signs in with the browser instead, for when Conditional Access
+// blocks the device code.
 func (p *SignInPrompt) Browser(ctx context.Context) error {
-	return p.finish(p.admin.SignInBrowser(ctx, nil))
+	return p.finish(p.admin.SignInBrowserWith(ctx, p.a.browserOptions(p.ShowURL)))
 }
 
 func (p *SignInPrompt) finish(id graphapi.Identity, err error) error {
@@ -86,7 +101,8 @@ func (a *App) startSignIn(ctx context.Context, tenant string, scopes []string, s
 	if err != nil {
 		return nil, err
 	}
-	p := &SignInPrompt{a: a, admin: admin, cache: cache, signed: signed}
+	p := &SignInPrompt{a: a, admin: admin, cache: cache, signed: signed, ShowURL: a.o.OnSignInURL,
+		Auto: a.o.SignIn == "" || a.o.SignIn == graphapi.SignInAuto}
 	id, err := admin.SignInSilent(ctx)
 	if err == nil {
 		p.wait = func(context.Context) (graphapi.Identity, error) { return id, nil }
@@ -95,8 +111,22 @@ func (a *App) startSignIn(ctx context.Context, tenant string, scopes []string, s
 	if !graphapi.IsKind(err, graphapi.KindSignInRequired, graphapi.KindConsentNeeded, graphapi.KindSignIn) {
 		return nil, err
 	}
+	if a.o.SignIn == graphapi.SignInBrowser {
+		p.ByBrowser = true
+		p.wait = func(ctx context.Context) (graphapi.Identity, error) {
+			return admin.SignInBrowserWith(ctx, a.browserOptions(p.ShowURL))
+		}
+		return p, nil
+	}
 	dc, err := admin.StartDeviceCode(ctx)
 	if err != nil {
+		if p.Auto && graphapi.IsDeviceCodeBlocked(err) {
+			p.ByBrowser = true
+			p.wait = func(ctx context.Context) (graphapi.Identity, error) {
+				return admin.SignInBrowserWith(ctx, a.browserOptions(p.ShowURL))
+			}
+			return p, nil
+		}
 		return nil, err
 	}
 	p.DeviceCode = DeviceCode{Code: dc.UserCode, URL: dc.VerificationURL, Message: dc.Message, Expires: dc.ExpiresOn}

@@ -31,12 +31,13 @@ type AdminOptions struct {
 // Admin is the admin's sign-in with MSAL's public client: device code
 // first, silent re-acquisition from the token cache afterwards.
 type Admin struct {
-	pca    public.Client
-	cloud  Cloud
-	tenant string
-	upn    string
-	scopes []string
-	tracer *Tracer
+	pca      public.Client
+	clientID string
+	cloud    Cloud
+	tenant   string
+	upn      string
+	scopes   []string
+	tracer   *Tracer
 
 	mu       sync.Mutex
 	account  public.Account
@@ -84,12 +85,13 @@ func NewAdmin(opts AdminOptions) (*Admin, error) {
 		return nil, wrap("sign in", err)
 	}
 	return &Admin{
-		pca:    pca,
-		cloud:  opts.Cloud,
-		tenant: opts.Tenant,
-		upn:    opts.Account,
-		scopes: opts.Cloud.DelegatedScopes(opts.Scopes),
-		tracer: opts.Tracer,
+		pca:      pca,
+		clientID: opts.ClientID,
+		cloud:    opts.Cloud,
+		tenant:   opts.Tenant,
+		upn:      opts.Account,
+		scopes:   opts.Cloud.DelegatedScopes(opts.Scopes),
+		tracer:   opts.Tracer,
 	}, nil
 }
 

@@ -40,6 +40,10 @@ type State struct {
 	// SecretExemption is the app management policy entrawiz made, at the
 	// admin's explicit request, to allow this app client secrets.
 	SecretExemption *SecretExemption `json:"secretExemption,omitempty"`
+	// SignInTest is a user sign-in test in progress: the temporary
+	// redirect URI it adds to the app, recorded before the app is changed
+	// so that the next run removes it if this one was killed.
+	SignInTest *SignInTestRecord `json:"signInTest,omitempty"`
 }
 
 // CertificateRecord is a certificate credential of the app: never the
@@ -70,6 +74,12 @@ type SecretExemption struct {
 	PolicyID string    `json:"policyId"`
 	At       time.Time `json:"at"`
 	By       string    `json:"by,omitempty"`
+}
+
+// SignInTestRecord is a temporary redirect URI a sign-in test added.
+type SignInTestRecord struct {
+	RedirectURI string    `json:"redirectUri"`
+	Added       time.Time `json:"added"`
 }
 
 // ConsentRecord is the permissions admin consent was granted for.

@@ -50,7 +50,19 @@ func (b *AppBackend) StartSetup(ctx context.Context, tenant string, p *steps.Pro
 		return nil, err
 	}
 	setup := appSetup{s}
+	// The wizard shows the browser sign-in address on its screen, and
+	// makes the fallback from a blocked device code itself.
+	urls := make(chan string, 1)
+	prompt.ShowURL = func(url string) {
+		select {
+		case urls <- url:
+		default:
+		}
+	}
+	auto := prompt.Auto
+	prompt.Auto = false
 	return &SignInPrompt{Code: prompt.Code, URL: prompt.URL, Message: prompt.Message, Expires: prompt.Expires,
+		Auto: auto, ByBrowser: prompt.ByBrowser, BrowserURL: urls,
 		Wait:    func(ctx context.Context) (Setup, error) { return setup, prompt.Wait(ctx) },
 		Browser: func(ctx context.Context) (Setup, error) { return setup, prompt.Browser(ctx) }}, nil
 }

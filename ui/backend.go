@@ -86,6 +86,15 @@ type SignInPrompt struct {
 	// Browser signs in with the system browser instead, for when
 	// Conditional Access blocks the device code.
 	Browser func(ctx context.Context) (Setup, error)
+	// Auto: a device code blocked by Conditional Access goes on with the
+	// browser without asking (--sign-in auto).
+	Auto bool
+	// ByBrowser: no device code (--sign-in browser); Wait signs in with
+	// the browser.
+	ByBrowser bool
+	// BrowserURL carries the sign-in address when no browser can be
+	// opened here (SSH, no display, --no-browser); nil otherwise.
+	BrowserURL <-chan string
 }
 
 // Setup is one setup session, signed in: the wizard holds it from the

@@ -33,15 +33,13 @@ func (m *model) intent(msg tea.Msg) (tea.Cmd, bool) {
 		return m.startSignIn(), true
 
 	case browserSignInMsg:
-		if m.prompt == nil {
-			return nil, true
+		return m.startBrowserSignIn(), true
+
+	case browserURLMsg:
+		if s, ok := m.screen.(*signIn); ok && msg.gen == m.gen {
+			s.browserURL(msg.url)
 		}
-		ctx, gen := m.begin(opBrowser)
-		m.rail.set(railSignIn, statusRunning, "signing in with the browser")
-		if s, ok := m.screen.(*signIn); ok {
-			s.browser()
-		}
-		return tea.Batch(waitSignInCmd(ctx, gen, opBrowser, m.prompt.Browser), m.spinner.Tick), true
+		return nil, true
 
 	case planConfirmedMsg:
 		return m.startExecute(), true
@@ -173,6 +171,11 @@ func (m *model) outcome(msg tea.Msg) (tea.Cmd, bool) {
 		}
 		s.setPrompt(msg.prompt)
 		m.prompt = msg.prompt
+		if msg.prompt.ByBrowser {
+			s.browser()
+			m.rail.set(railSignIn, statusRunning, "signing in with the browser")
+			return tea.Batch(waitSignInCmd(m.opCtx, m.gen, opSignIn, msg.prompt.Wait), browserURLCmd(m.gen, msg.prompt.BrowserURL)), true
+		}
 		if msg.prompt.Code == "" {
 			m.rail.set(railSignIn, statusRunning, "using your saved sign-in")
 			return waitSignInCmd(m.opCtx, m.gen, opSignIn, msg.prompt.Wait), true
@@ -289,6 +292,10 @@ func (m *model) failed(msg doneMsg) tea.Cmd {
 		m.rail.set(railSignIn, statusFailed, graphapi.Classify(err).Kind.String())
 		if graphapi.IsKind(err, graphapi.KindConditionalAccess) && msg.op == opSignIn {
 			if s, ok := m.screen.(*signIn); ok {
+				if m.prompt != nil && m.prompt.Auto && graphapi.IsDeviceCodeBlocked(err) {
+					// --sign-in auto: on with the browser, unasked.
+					return m.startBrowserSignIn()
+				}
 				s.blocked(err)
 				return nil
 			}
@@ -399,6 +406,19 @@ func (m *model) dashboard(conns []store.Connection) tea.Cmd {
 	}
 	m.dash.setConnections(conns)
 	return m.show(m.dash)
+}
+
+// startBrowserSignIn signs in with the browser instead of the device code.
+func (m *model) startBrowserSignIn() tea.Cmd {
+	if m.prompt == nil {
+		return nil
+	}
+	ctx, gen := m.begin(opBrowser)
+	m.rail.set(railSignIn, statusRunning, "signing in with the browser")
+	if s, ok := m.screen.(*signIn); ok {
+		s.browser()
+	}
+	return tea.Batch(waitSignInCmd(ctx, gen, opBrowser, m.prompt.Browser), browserURLCmd(gen, m.prompt.BrowserURL), m.spinner.Tick)
 }
 
 func (m *model) startSignIn() tea.Cmd {

@@ -32,6 +32,8 @@ type fakeBackend struct {
 	startErr  error         // StartSetup
 	waitErr   error         // the device code's Wait
 	silent    bool          // signed in already: no code
+	auto      bool          // --sign-in auto: a blocked code goes on with the browser
+	urls      chan string   // the browser sign-in address, when no browser opens
 	approve   chan struct{} // closed to approve the device code
 	browserOK bool
 	plan      *steps.Plan
@@ -86,7 +88,7 @@ func (f *fakeBackend) StartSetup(ctx context.Context, tenant string, p *steps.Pr
 	if f.silent {
 		return &SignInPrompt{Wait: wait, Browser: browser}, nil
 	}
-	return &SignInPrompt{Code: "KQ7RDF3ZX", URL: "https://microsoft.com/devicelogin",
+	return &SignInPrompt{Code: "KQ7RDF3ZX", URL: "https://microsoft.com/devicelogin", Auto: f.auto, BrowserURL: f.urls,
 		Expires: testNow.Add(15 * time.Minute), Browser: browser, Wait: func(ctx context.Context) (Setup, error) {
 			if f.waitErr != nil {
 				return nil, f.waitErr

@@ -36,9 +36,15 @@ type (
 		profile *steps.Profile
 		tenant  string
 	}
-	cancelSignInMsg   struct{}
-	newCodeMsg        struct{}
-	browserSignInMsg  struct{}
+	cancelSignInMsg  struct{}
+	newCodeMsg       struct{}
+	browserSignInMsg struct{}
+	// browserURLMsg is the browser sign-in address to show, when no
+	// browser could be opened.
+	browserURLMsg struct {
+		gen int
+		url string
+	}
 	planConfirmedMsg  struct{}
 	backMsg           struct{}
 	manualRequested   struct{}
@@ -124,6 +130,20 @@ func startSignInCmd(ctx context.Context, gen int, b Backend, tenant string, p *s
 			return doneMsg{gen: gen, op: opSignIn, err: err}
 		}
 		return signInPromptMsg{gen: gen, prompt: prompt}
+	}
+}
+
+// browserURLCmd waits for the browser sign-in address, if one will come.
+func browserURLCmd(gen int, urls <-chan string) tea.Cmd {
+	if urls == nil {
+		return nil
+	}
+	return func() tea.Msg {
+		url, ok := <-urls
+		if !ok {
+			return nil
+		}
+		return browserURLMsg{gen: gen, url: url}
 	}
 }
 

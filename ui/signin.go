@@ -34,6 +34,7 @@ type signIn struct {
 	prompt  *SignInPrompt
 	err     *graphapi.Error
 	copied  bool
+	url     string // the browser sign-in address, when no browser was opened
 	w, h    int
 }
 
@@ -41,12 +42,13 @@ func newSignIn(c *common, p *steps.Profile, tenant string) *signIn {
 	return &signIn{c: c, profile: p, tenant: tenant}
 }
 
-func (s *signIn) Init() tea.Cmd     { return nil }
-func (s *signIn) SetSize(w, h int)  { s.w, s.h = w, h }
-func (s *signIn) Typing() bool      { return false }
-func (s *signIn) browser()          { s.state = signInBrowser }
-func (s *signIn) blocked(err error) { s.state, s.err = signInBlocked, graphapi.Classify(err) }
-func (s *signIn) counting() bool    { return s.state == signInCode && !s.expired() }
+func (s *signIn) Init() tea.Cmd       { return nil }
+func (s *signIn) SetSize(w, h int)    { s.w, s.h = w, h }
+func (s *signIn) Typing() bool        { return false }
+func (s *signIn) browser()            { s.state = signInBrowser }
+func (s *signIn) browserURL(u string) { s.url = u }
+func (s *signIn) blocked(err error)   { s.state, s.err = signInBlocked, graphapi.Classify(err) }
+func (s *signIn) counting() bool      { return s.state == signInCode && !s.expired() }
 func (s *signIn) remaining() time.Duration {
 	if s.prompt == nil || s.prompt.Expires.IsZero() {
 		return time.Hour
@@ -111,6 +113,10 @@ func (s *signIn) View() string {
 	case signInSilent:
 		b.WriteString(st.Accent.Render(s.c.spin) + " signing in with your saved sign-in…")
 	case signInBrowser:
+		if s.url != "" {
+			// Never wrapped: the address is copied whole.
+			b.WriteString("Open this address in a browser and sign in:\n\n" + steps.Printable(s.url) + "\n\n")
+		}
 		b.WriteString(st.Accent.Render(s.c.spin) + " finish signing in in your browser; this screen moves on by itself.")
 	case signInBlocked:
 		b.WriteString(st.Err.Render("✗ Conditional Access blocked the device-code sign-in") + "\n")

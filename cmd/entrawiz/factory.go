@@ -31,6 +31,8 @@ type globalOptions struct {
 	NoColor       bool
 	Accessible    bool
 	Debug         bool
+	SignIn        string // auto, device or browser
+	NoBrowser     bool
 }
 
 // factory gives commands their dependencies; tests replace the parts that
@@ -48,6 +50,11 @@ type factory struct {
 	OnDeviceCode func(code string)
 	// ShortSyncIntervals, in tests, allows sync --every below a minute.
 	ShortSyncIntervals bool
+	// OnSignInURL, in tests, is told the browser sign-in address so it can
+	// be followed.
+	OnSignInURL func(url string)
+
+	shownCode bool // a device code was shown: a browser sign-in after it is the fallback
 }
 
 func (f *factory) addGlobalFlags(fs *pflag.FlagSet) {
@@ -76,6 +83,8 @@ func (f *factory) addGlobalFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&g.NoColor, "no-color", envBool("NO_COLOR") || os.Getenv("NO_COLOR") != "", "no colour in output")
 	fs.BoolVar(&g.Accessible, "accessible", envBool("ACCESSIBLE") || os.Getenv("TERM") == "dumb", "plain line prompts for screen readers")
 	fs.BoolVar(&g.Debug, "debug", envBool("DEBUG"), "trace every identity and Graph call (method, path, status, request-id, time) on stderr; never tokens or secrets")
+	fs.StringVar(&g.SignIn, "sign-in", env("SIGN_IN", "auto"), "how you sign in: auto (device code; the browser when Conditional Access blocks it), device, or browser")
+	fs.BoolVar(&g.NoBrowser, "no-browser", envBool("NO_BROWSER"), "print the browser sign-in address instead of opening a browser (also automatic over SSH or without a display)")
 }
 
 // app makes the application layer for a command from the global flags.
@@ -85,9 +94,28 @@ func (f *factory) app(cmd *cobra.Command) (*app.App, error) {
 	if g.Debug {
 		tracer = graphapi.NewTracer(f.ErrOut)
 	}
+	var paste io.Reader
+	if cmd.HasParent() {
+		// Headless: the admin may paste the address the browser ended on.
+		// The wizard (the root command) reads the terminal itself.
+		paste = f.In
+	}
 	return app.New(app.Options{ConfigDir: g.ConfigDir, Secrets: f.Secrets(), Cloud: g.Cloud, LoginURL: g.LoginURL,
 		GraphURL: g.GraphURL, CAFile: g.CAFile, AdminClientID: g.AdminClientID, Tracer: tracer, Now: f.Now,
-		Backoff: f.Backoff, Command: cmd.CommandPath(), OnDeviceCode: f.OnDeviceCode})
+		Backoff: f.Backoff, Command: cmd.CommandPath(), OnDeviceCode: f.OnDeviceCode,
+		SignIn: g.SignIn, NoBrowser: g.NoBrowser, OnSignInURL: f.showSignInURL, PasteFrom: paste})
+}
+
+// showSignInURL prints a browser sign-in address on stderr, on a line of
+// its own so it can be copied whole.
+func (f *factory) showSignInURL(url string) {
+	if f.shownCode {
+		fmt.Fprintln(f.ErrOut, "Conditional Access blocks the device-code sign-in in this tenant; continuing with the browser.")
+	}
+	fmt.Fprintf(f.ErrOut, "\nTo sign in, open this address in a browser:\n\n%s\n\n%s\nWaiting for the sign-in...\n\n", url, app.SignInURLHelp("an administrator of the tenant", true))
+	if f.OnSignInURL != nil {
+		f.OnSignInURL(url)
+	}
 }
 
 func (f *factory) now() time.Time {
@@ -99,6 +127,7 @@ func (f *factory) now() time.Time {
 
 // showDeviceCode prints a device code for the admin on stderr.
 func (f *factory) showDeviceCode(dc app.DeviceCode) {
+	f.shownCode = true
 	fmt.Fprintf(f.ErrOut, "\nTo sign in, open %s and enter the code %s\n(the code expires at %s)\n\n",
 		dc.URL, dc.Code, dc.Expires.Local().Format("15:04"))
 }

@@ -92,7 +92,9 @@ func TestFaultSignIn(t *testing.T) {
 			if tc.approve != "admin" {
 				c.approveAs(tc.approve)
 			}
-			msg := c.setup("directory-sync").mustFail(t, tc.code)
+			// The device-code flow alone: with auto, a block goes on with
+			// the browser (signin_e2e_test.go).
+			msg := c.setup("directory-sync", "--sign-in", "device").mustFail(t, tc.code)
 			mustContain(t, msg, tc.want...)
 			for _, r := range tn.Requests() {
 				if r.Service == "graph" {

@@ -49,6 +49,14 @@ connection — through Microsoft Graph, with your own sign-in.
 Run without a command in a terminal for the wizard (or the dashboard, once a
 connection is set up); try it safely with ` + "`entrawiz demo`" + `.
 
+Signing in (--sign-in, or ENTRAWIZ_SIGN_IN): auto shows a device code and, when
+the tenant's Conditional Access blocks device-code sign-in, goes on with the
+browser by itself; device and browser use only that one. Where no browser can
+be started here (SSH, no display) or with --no-browser, the sign-in address is
+printed on a line of its own: open it in a browser on any computer. When that
+browser is not on this machine it ends on a page that cannot be reached: copy
+that page's whole address and paste it here, then press Enter.
+
 ` + exitCodesHelp,
 		SilenceUsage:  true,
 		SilenceErrors: true,

@@ -368,6 +368,9 @@ type cli struct {
 	codes   int    // device codes shown
 	runs    []*result
 	secrets []string // more values that must not leak (e.g. a wrong secret typed in)
+	// browse, when set, follows a browser sign-in address as the admin's
+	// browser would.
+	browse func(url string)
 }
 
 // result is one command run.
@@ -453,13 +456,19 @@ func (c *cli) run(args ...string) *result { return c.runStdin("", args...) }
 // the command at the tenant and the config directory.
 func (c *cli) runStdin(stdin string, args ...string) *result {
 	c.t.Helper()
+	return c.runReader(strings.NewReader(stdin), args...)
+}
+
+// runReader is runStdin with stdin read from in.
+func (c *cli) runReader(in io.Reader, args ...string) *result {
+	c.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	var out bytes.Buffer
 	errOut := &syncBuffer{}
 	f := &factory{
 		Global:       &globalOptions{},
-		In:           strings.NewReader(stdin),
+		In:           in,
 		Out:          &out,
 		ErrOut:       errOut,
 		IsTTY:        false,
@@ -467,6 +476,11 @@ func (c *cli) runStdin(stdin string, args ...string) *result {
 		Now:          time.Now,
 		Backoff:      c.backoff,
 		OnDeviceCode: c.onDeviceCode,
+		OnSignInURL: func(url string) {
+			if c.browse != nil {
+				go c.browse(url)
+			}
+		},
 	}
 	root := newRootCmd(ctx, f)
 	root.SetArgs(append(slices.Clone(args), "--login-url", c.tn.info.LoginURL, "--graph-url", c.tn.info.GraphURL,

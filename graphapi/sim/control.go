@@ -336,11 +336,13 @@ type FaultsJSON struct {
 	BlockDeviceCode  bool   `json:"block_device_code,omitempty"`
 	DeltaTokenTTL    string `json:"delta_token_ttl,omitempty"`
 	TokenLifetime    string `json:"token_lifetime,omitempty"`
+	// UserConsentBlocked: the tenant does not allow user consent.
+	UserConsentBlocked bool `json:"user_consent_blocked,omitempty"`
 }
 
 // Faults parses the durations.
 func (fj FaultsJSON) Faults() (Faults, error) {
-	f := Faults{ThrottleEvery: fj.ThrottleEvery, ServerErrorEvery: fj.ServerErrorEvery, BlockDeviceCode: fj.BlockDeviceCode}
+	f := Faults{ThrottleEvery: fj.ThrottleEvery, ServerErrorEvery: fj.ServerErrorEvery, BlockDeviceCode: fj.BlockDeviceCode, UserConsentBlocked: fj.UserConsentBlocked}
 	for _, d := range []struct {
 		s   string
 		dst *time.Duration
@@ -367,7 +369,7 @@ func faultsJSON(f Faults) FaultsJSON {
 	}
 	return FaultsJSON{Latency: str(f.Latency), ThrottleEvery: f.ThrottleEvery, RetryAfter: str(f.RetryAfter),
 		ServerErrorEvery: f.ServerErrorEvery, ReplicationDelay: str(f.ReplicationDelay), ReferenceDelay: str(f.ReferenceDelay), BlockDeviceCode: f.BlockDeviceCode,
-		DeltaTokenTTL: str(f.DeltaTokenTTL), TokenLifetime: str(f.TokenLifetime)}
+		DeltaTokenTTL: str(f.DeltaTokenTTL), TokenLifetime: str(f.TokenLifetime), UserConsentBlocked: f.UserConsentBlocked}
 }
 
 // deviceLoginPage is the verification page. It is written with

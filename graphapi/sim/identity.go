@@ -37,6 +37,10 @@ func (s *Server) loginMux() http.Handler {
 	mux.HandleFunc("GET /common/discovery/instance", s.instanceDiscovery)
 	mux.HandleFunc("POST /{tenant}/oauth2/v2.0/devicecode", s.deviceCodeStart)
 	mux.HandleFunc("POST /{tenant}/oauth2/v2.0/token", s.token)
+	mux.HandleFunc("GET /{tenant}/oauth2/v2.0/authorize", s.authorize)
+	mux.HandleFunc("POST /{tenant}/oauth2/v2.0/authorize", s.authorize)
+	mux.HandleFunc("POST /{tenant}/oauth2/v2.0/authorize/login", s.loginSubmit)
+	mux.HandleFunc("POST /{tenant}/oauth2/v2.0/authorize/consent", s.consentSubmit)
 	mux.HandleFunc("GET /devicelogin", s.deviceLoginPage)
 	mux.HandleFunc("POST /devicelogin", s.deviceLoginSubmit)
 	s.adminConsentRoutes(mux)
@@ -238,6 +242,8 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		s.tokenClientCredentials(w, r, tid)
 	case "refresh_token":
 		s.tokenRefresh(w, r, tid)
+	case "authorization_code":
+		s.tokenAuthCode(w, r, tid)
 	case "":
 		writeTokenError(w, http.StatusBadRequest, "invalid_request", 900144, "The request body must contain the following parameter: 'grant_type'.")
 	default:
@@ -323,6 +329,13 @@ func (s *Server) tokenRefresh(w http.ResponseWriter, r *http.Request, tid string
 // comes only with offline_access and the ID token only with openid, as
 // documented; .default means the scopes consented before, at least User.Read.
 func (s *Server) issueUserTokens(w http.ResponseWriter, r *http.Request, tid, userID, clientID string, scopes []string, offline, openid bool) {
+	s.issueUserTokensFor(w, r, tid, userID, clientID, "Microsoft Graph Command Line Tools", scopes, offline, openid, nil, nil)
+}
+
+// issueUserTokensFor is issueUserTokens for the app named appName, with
+// extra ID token claims (nonce, email, groups) and the app roles the user
+// holds in it.
+func (s *Server) issueUserTokensFor(w http.ResponseWriter, r *http.Request, tid, userID, clientID, appName string, scopes []string, offline, openid bool, extra map[string]any, roles []string) {
 	d := s.dir
 	d.mu.RLock()
 	u := d.usersByID[userID]
@@ -360,7 +373,7 @@ func (s *Server) issueUserTokens(w http.ResponseWriter, r *http.Request, tid, us
 	access, err := s.keys.sign(map[string]any{
 		"aud": GraphResource, "iss": "https://sts.windows.net/" + tid + "/",
 		"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(life).Unix(),
-		"appid": clientID, "app_displayname": "Microsoft Graph Command Line Tools", "idtyp": "user",
+		"appid": clientID, "app_displayname": appName, "idtyp": "user",
 		"name": name, "oid": userID, "sub": userID, "tid": tid, "upn": upn, "unique_name": upn,
 		"scp": strings.Join(scp, " "), "ver": "1.0", "uti": randomToken(16),
 	})
@@ -368,11 +381,18 @@ func (s *Server) issueUserTokens(w http.ResponseWriter, r *http.Request, tid, us
 		writeTokenError(w, http.StatusInternalServerError, "temporarily_unavailable", 50000, "There was an error issuing a token.")
 		return
 	}
-	idToken, _ := s.keys.sign(map[string]any{
+	idClaims := map[string]any{
 		"aud": clientID, "iss": s.info.LoginURL + "/" + tid + "/v2.0",
 		"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(life).Unix(),
-		"name": name, "oid": userID, "preferred_username": upn, "sub": userID, "tid": tid, "ver": "2.0",
-	})
+		"name": name, "oid": userID, "preferred_username": upn, "sub": pairwiseSub(userID, clientID), "tid": tid, "ver": "2.0",
+	}
+	for k, v := range extra {
+		idClaims[k] = v
+	}
+	if len(roles) > 0 {
+		idClaims["roles"] = roles
+	}
+	idToken, _ := s.keys.sign(idClaims)
 	rt := ""
 	if offline {
 		rt = randomToken(64)
@@ -539,4 +559,11 @@ func dedupeFold(in []string) []string {
 
 func hasFold(list []string, s string) bool {
 	return slices.ContainsFunc(list, func(x string) bool { return strings.EqualFold(x, s) })
+}
+
+// pairwiseSub is the ID token's subject: unique to the user and the app, as
+// the platform documents (subject_types_supported: pairwise).
+func pairwiseSub(userID, clientID string) string {
+	sum := sha256.Sum256([]byte(userID + "|" + clientID))
+	return b64(sum[:])
 }

@@ -72,6 +72,9 @@ type Faults struct {
 	BlockDeviceCode  bool          // Conditional Access blocks the device-code flow (AADSTS53003)
 	DeltaTokenTTL    time.Duration // delta tokens older than this are expired (0: 7 days)
 	TokenLifetime    time.Duration // access token lifetime (0: 3599s)
+	// UserConsentBlocked is the tenant setting "Do not allow user consent":
+	// only an administrator can consent, so a user gets "Need admin approval".
+	UserConsentBlocked bool
 }
 
 // Info is what `entrawiz sim` prints: where the tenant is and how to trust it.
@@ -104,7 +107,8 @@ type Server struct {
 	// consented remembers the delegated scopes a user granted a client, by
 	// "clientID/userID", which is what a later .default request gets.
 	consented map[string][]string
-	seq       uint64 // request counter for fault schedules
+	seq       uint64    // request counter for fault schedules
+	auth      authState // browser sign-ins in progress and authorization codes
 
 	login, graph *http.Server
 	tmpDir       string
