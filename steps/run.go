@@ -55,6 +55,7 @@ type Graph interface {
 	GetServicePrincipalByAppID(ctx context.Context, appID string) (*graphapi.ServicePrincipal, error)
 	CreateServicePrincipal(ctx context.Context, appID string) (*graphapi.ServicePrincipal, error)
 	SetAssignmentRequired(ctx context.Context, spID string, required bool) error
+	SetServicePrincipalTags(ctx context.Context, spID string, tags []string) error
 	AppRoleAssignments(ctx context.Context, principalSpID string) ([]graphapi.AppRoleAssignment, error)
 	AppRoleAssignedTo(ctx context.Context, resourceSpID string) ([]graphapi.AppRoleAssignment, error)
 	AssignAppRole(ctx context.Context, resourceSpID, principalID, appRoleID string) (*graphapi.AppRoleAssignment, error)
@@ -64,6 +65,8 @@ type Graph interface {
 	RemovePassword(ctx context.Context, objectID, keyID string) error
 	FindGroupByName(ctx context.Context, displayName string) (*graphapi.Group, error)
 	CreateSecurityGroup(ctx context.Context, displayName, description string) (*graphapi.Group, error)
+	PeopleGraph
+	AddGroupMember(ctx context.Context, groupID, memberID string) error
 }
 
 // AppClient is the product's own view of the tenant: an app-only token from
@@ -119,6 +122,8 @@ type Run struct {
 	// Deliver, when set, hands the client secret to the product (for
 	// example on a command's stdin).
 	Deliver func(ctx context.Context, secret string) error
+	// People are the users and groups the run gives access (GiveAccess).
+	People []Access
 	// Secret is the client secret created in this run, kept only in memory
 	// until it is in the keyring and handed off.
 	secret string

@@ -31,6 +31,17 @@ type State struct {
 	Sync *SyncSummary `json:"sync,omitempty"`
 	// Credentials are the app's client secrets as a rotation last read them.
 	Credentials []Credential `json:"credentials,omitempty"`
+	// Assigned are the users and groups entrawiz assigned to the app.
+	Assigned []Principal `json:"assigned,omitempty"`
+	// Members are the users and groups entrawiz added to Group.
+	Members []Principal `json:"members,omitempty"`
+}
+
+// Principal is a user or group given access by entrawiz.
+type Principal struct {
+	ID          string `json:"id"`
+	DisplayName string `json:"displayName"`
+	Type        string `json:"type"` // User or Group
 }
 
 // ConsentRecord is the permissions admin consent was granted for.
@@ -50,6 +61,10 @@ type GroupRecord struct {
 type PickedGroup struct {
 	ID          string `json:"id"`
 	DisplayName string `json:"displayName"`
+	// Extra groups (a profile's sync.extraGroups) bring no users of their
+	// own: they hold only users of the sync groups, and one holding none
+	// is not synced.
+	Extra bool `json:"extra,omitempty"`
 }
 
 // TestResult is a connection test: the app-only token's roles and a Graph

@@ -79,7 +79,7 @@ connection is set up); try it safely with ` + "`entrawiz demo`" + `.
 	root.SetOut(f.Out)
 	root.SetErr(f.ErrOut)
 	root.SetIn(f.In)
-	root.AddCommand(newSetupCmd(f, nil), newStatusCmd(f, nil), newTestCmd(f, nil), newRotateCmd(f, nil), newGroupsCmd(f, nil),
+	root.AddCommand(newSetupCmd(f, nil), newStatusCmd(f, nil), newTestCmd(f, nil), newRotateCmd(f, nil), newGroupsCmd(f, nil), newAssignCmd(f, nil),
 		newSyncCmd(f, nil), newExportCmd(f, nil), newResetCmd(f, nil), newProfilesCmd(f), newDemoCmd(f), newSimCmd(ctx, nil))
 	return root
 }
