@@ -69,8 +69,12 @@ type GroupSpec struct {
 type SyncSpec struct {
 	// Groups is "pick" (the admin picks groups), or "created" (the group
 	// the profile creates).
-	Groups          string   `json:"groups"`
-	MaxGroups       int      `json:"maxGroups,omitempty"` // 0: no limit
+	Groups    string `json:"groups"`
+	MaxGroups int    `json:"maxGroups,omitempty"` // 0: no limit
+	// ExtraGroups allows more groups beside the sync group(s): they sync
+	// only members who are also in a sync group, and an empty one is not
+	// synced (the password manager's rule).
+	ExtraGroups     bool     `json:"extraGroups,omitempty"`
 	OnRemoval       string   `json:"onRemoval,omitempty"` // disable (default) or delete
 	DeleteAfterDays int      `json:"deleteAfterDays,omitempty"`
 	Interval        Duration `json:"interval,omitempty"`
@@ -134,7 +138,7 @@ func (e *FieldError) Error() string { return e.Field + ": " + e.Msg }
 
 // HandoffValues are the values a profile may ask to hand to the product.
 var HandoffValues = []string{"tenantId", "clientId", "clientSecret", "primaryDomain", "initialDomain",
-	"redirectUri", "authority", "groupId"}
+	"redirectUri", "authority", "openidConfig", "groupId"}
 
 var (
 	profileName    = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
@@ -257,6 +261,14 @@ func (p *Profile) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// ReadsGroups reports whether the profile lets the app read groups.
+func (p *Profile) ReadsGroups() bool {
+	return slices.ContainsFunc(p.ApplicationPermissions, func(x string) bool {
+		return slices.ContainsFunc([]string{"Group.Read.All", "Group.ReadWrite.All", "GroupMember.Read.All", "GroupMember.ReadWrite.All",
+			"Directory.Read.All", "Directory.ReadWrite.All"}, func(n string) bool { return strings.EqualFold(x, n) })
+	})
 }
 
 func (p *Profile) canReadMembers() bool {
