@@ -38,6 +38,10 @@ type Options struct {
 	Command string
 	// OnDeviceCode, in tests, is told each device code so it can approve it.
 	OnDeviceCode func(code string)
+	// AllowPlaceholders accepts placeholder redirect URIs (example.com,
+	// .test, localhost) on Microsoft's clouds; the demo sets it. On a
+	// tenant at another address (a simulated one) they are accepted.
+	AllowPlaceholders bool
 }
 
 // App runs entrawiz's operations. It is safe for concurrent use.

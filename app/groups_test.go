@@ -9,6 +9,7 @@ import (
 	"github.com/entrawiz/entrawiz/graphapi"
 	"github.com/entrawiz/entrawiz/graphapi/sim"
 	"github.com/entrawiz/entrawiz/steps"
+	"github.com/entrawiz/entrawiz/store"
 )
 
 // setupFile runs a whole setup of a profile file of docs/profiles.
@@ -107,5 +108,37 @@ func TestPickGroupsLimitIsWordedForOne(t *testing.T) {
 	_, err := steps.PickGroups(context.Background(), nil, nil, p, []string{"a", "b"})
 	if err == nil || !strings.Contains(err.Error(), "allows only 1 group;") || strings.Contains(err.Error(), "1 groups") {
 		t.Errorf("err = %v, want \"allows only 1 group\"", err)
+	}
+}
+
+// TestPlaceholderCallbacksRefusedOnMicrosoftClouds: on a real cloud a
+// setup with the profile's placeholder callback stops before the sign-in;
+// the vendor's URL given instead goes through.
+func TestPlaceholderCallbacksRefusedOnMicrosoftClouds(t *testing.T) {
+	a, err := New(Options{ConfigDir: t.TempDir(), Secrets: store.NewMemKeyring(), Cloud: "public"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := steps.LoadProfile("sso")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = a.NewSetup(p, "contoso.onmicrosoft.com")
+	var pe *steps.PlaceholderError
+	var ie *InputError
+	if !errors.As(err, &pe) || !errors.As(err, &ie) {
+		t.Fatalf("setup of sso with its placeholder callback: err = %v, want a PlaceholderError", err)
+	}
+	p.RedirectURIs.Web = []string{"https://sso.fabrikam-vendor.com/auth/callback"}
+	if _, err := a.NewSetup(p, "contoso.onmicrosoft.com"); err != nil {
+		t.Fatalf("with the vendor's callback: %v", err)
+	}
+	demo, err := New(Options{ConfigDir: t.TempDir(), Secrets: store.NewMemKeyring(), Cloud: "public", AllowPlaceholders: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ = steps.LoadProfile("sso")
+	if _, err := demo.NewSetup(p, "contoso.onmicrosoft.com"); err != nil {
+		t.Fatalf("the demo keeps placeholders: %v", err)
 	}
 }

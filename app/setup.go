@@ -40,10 +40,22 @@ func (a *App) NewSetup(p *steps.Profile, tenant string) (*Setup, error) {
 	if err := steps.ValidateTenant(tenant); err != nil {
 		return nil, &InputError{Err: err}
 	}
+	if !a.placeholdersAllowed() {
+		if err := p.CheckVendorValues(); err != nil {
+			return nil, &InputError{Err: err}
+		}
+	}
 	if err := a.checkLocal(p.Secret != nil); err != nil {
 		return nil, err
 	}
 	return &Setup{a: a, profile: p, tenant: strings.TrimSpace(tenant)}, nil
+}
+
+// placeholdersAllowed: in the demo, and on a tenant that is not at one of
+// Microsoft's clouds' addresses (a simulated one), where no user of the
+// product signs in.
+func (a *App) placeholdersAllowed() bool {
+	return a.o.AllowPlaceholders || a.cloud.Name == "custom"
 }
 
 // StartSignIn starts the admin's sign-in for what the profile's plan needs.

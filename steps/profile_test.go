@@ -1,6 +1,7 @@
 package steps
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -148,4 +149,33 @@ func FuzzParseDuration(f *testing.F) {
 			t.Fatalf("ParseDuration(%q) = %v", s, d)
 		}
 	})
+}
+
+func TestPlaceholderRedirectURIsRefused(t *testing.T) {
+	for _, tc := range []struct {
+		web, public []string
+		bad         bool
+	}{
+		{web: []string{"https://app.example.com/auth/callback"}, bad: true},
+		{web: []string{"https://example.org/cb"}, bad: true},
+		{web: []string{"https://sso.example.net/cb"}, bad: true},
+		{web: []string{"https://portal.vendor.example/cb"}, bad: true},
+		{web: []string{"https://login.nowhere.invalid/cb"}, bad: true},
+		{web: []string{"https://app.dev.test/cb"}, bad: true},
+		{web: []string{"http://localhost:3000/cb"}, bad: true},
+		{web: []string{"https://login.vendor.com/azure/callback"}},
+		{web: []string{"https://myexample.com/cb"}},
+		{public: []string{"http://localhost"}},
+		{web: []string{"https://login.vendor.com/cb", "https://app.example.com/cb"}, bad: true},
+	} {
+		p := &Profile{Name: "t", RedirectURIs: RedirectURIs{Web: tc.web, PublicClient: tc.public}}
+		err := p.CheckVendorValues()
+		var pe *PlaceholderError
+		if got := errors.As(err, &pe); got != tc.bad {
+			t.Errorf("%v %v: err = %v, want refused %v", tc.web, tc.public, err, tc.bad)
+		}
+		if tc.bad && !strings.Contains(err.Error(), "--redirect-uri") {
+			t.Errorf("%v: %v does not say how to give the vendor's callback", tc.web, err)
+		}
+	}
 }
