@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/entrawiz/entrawiz/store"
 )
 
 func TestBuiltinAndExampleProfilesAreValid(t *testing.T) {
@@ -176,6 +178,38 @@ func TestPlaceholderRedirectURIsRefused(t *testing.T) {
 		}
 		if tc.bad && !strings.Contains(err.Error(), "--redirect-uri") {
 			t.Errorf("%v: %v does not say how to give the vendor's callback", tc.web, err)
+		}
+	}
+}
+
+func TestHandoffOfASignInProfileHasTheAuthorityAndMetadata(t *testing.T) {
+	for _, tc := range []struct {
+		profile  string
+		loginURL string
+		signsIn  bool
+	}{
+		{"sso", "https://login.microsoftonline.us", true},
+		{"directory-sync", "https://login.microsoftonline.com", false},
+	} {
+		p, err := LoadProfile(tc.profile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn := &store.Connection{Tenant: store.Tenant{ID: "4a1c3f2e-8d7b-4e6a-9c5d-1b2a3c4d5e6f"}}
+		values, err := Handoff(nil, conn, p, tc.loginURL, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]string{}
+		for _, v := range values {
+			got[v.Name] = v.Value
+		}
+		authority := tc.loginURL + "/4a1c3f2e-8d7b-4e6a-9c5d-1b2a3c4d5e6f/v2.0"
+		if tc.signsIn && (got["authority"] != authority || got["openidConfig"] != authority+"/.well-known/openid-configuration") {
+			t.Errorf("%s: hand-off %v lacks the authority and metadata URL of the chosen cloud", tc.profile, got)
+		}
+		if _, ok := got["openidConfig"]; !tc.signsIn && ok {
+			t.Errorf("%s hands off a metadata URL but signs no one in", tc.profile)
 		}
 	}
 }

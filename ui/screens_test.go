@@ -449,3 +449,29 @@ func TestPlanScrollsWhenTallerThanTheTerminal(t *testing.T) {
 	d.press("pgup", "pgup", "pgup", "up")
 	d.contains(`App registration "Directory Sync"`, "↓ more")
 }
+
+// TestHandoffNeverWrapsAValueToCopy: a mouse copy of a wrapped value takes
+// the line break (or loses the part after a hyphen), so the secret and the
+// URLs are each on one line whole, or cut with their copy key said.
+func TestHandoffNeverWrapsAValueToCopy(t *testing.T) {
+	for _, size := range [][2]int{{100, 30}, {80, 30}} {
+		f := newFake(t)
+		f.tenant, f.silent = "contoso.com", true
+		d := toPlan(t, f, Options{Width: size[0], Height: size[1]})
+		d.press("enter", "s", "s")
+		view := d.screen()
+		for _, v := range []string{"Xy8Q~s3cr3tV4lu3-abcdefghijklmnop", "https://login.microsoftonline.com/4a1c3f2e-8d7b-4e6a-9c5d-1b2a3c4d5e6f/v2.0"} {
+			if !slices.ContainsFunc(strings.Split(view, "\n"), func(l string) bool { return strings.Contains(l, v) }) {
+				t.Errorf("%dx%d: %q is not on one line:\n%s", size[0], size[1], v, view)
+			}
+		}
+		if size[0] == 80 {
+			d.contains("(6 copies it whole)")
+		}
+		d.press("6")
+		if got := d.clipboard; len(got) != 1 || !strings.HasSuffix(got[0], "/v2.0/.well-known/openid-configuration") {
+			t.Fatalf("clipboard = %q", got)
+		}
+		d.contains("✓ copied OpenID Connect metadata URL", "(108 characters sent)", "some terminals drop")
+	}
+}
