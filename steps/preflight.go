@@ -44,7 +44,7 @@ type Plan struct {
 
 // PlanItem is one object the setup creates, changes, or leaves alone.
 type PlanItem struct {
-	Action string `json:"action"` // create, update, grant, set, keep
+	Action string `json:"action"` // create, update, grant, set, assign, add, keep, check (reads only)
 	Object string `json:"object"`
 	Detail string `json:"detail,omitempty"`
 }
@@ -52,7 +52,7 @@ type PlanItem struct {
 // Changes reports whether the plan writes anything.
 func (p *Plan) Changes() bool {
 	for _, it := range p.Items {
-		if it.Action != "keep" {
+		if it.Action != "keep" && it.Action != "check" {
 			return true
 		}
 	}
@@ -289,7 +289,7 @@ func planItems(now time.Time, p *Profile, conn *store.Connection, plan *Plan, se
 			items = append(items, PlanItem{"create", "Group \"" + g.DisplayName + "\"", detail + " (kept if it exists)"})
 		}
 	}
-	items = append(items, PlanItem{"keep", "Test", "app-only sign-in with the secret, roles and a Graph read per permission (no writes)"})
+	items = append(items, PlanItem{"check", "Test", "app-only sign-in with the secret, roles and a Graph read per permission (no writes)"})
 	return items
 }
 

@@ -39,6 +39,9 @@ type Event struct {
 	Expires   time.Time
 	// Sync is the live state of a sync run (StepProgress events of "sync").
 	Sync *SyncProgress
+	// NotNeeded marks a StepSkipped event of a step the profile does not
+	// ask for, so it is not shown as "already done".
+	NotNeeded bool
 }
 
 // Graph is what the steps need from Microsoft Graph, acting as the signed-in
@@ -109,6 +112,9 @@ func (e *Env) report(ev Event) {
 type Step struct {
 	Name  string
 	Title string
+	// Needed, when set, says whether the profile asks for the step at
+	// all; a step it does not ask for is reported as not needed.
+	Needed func(p *Profile) (bool, string)
 	Check func(ctx context.Context, r *Run) (done bool, summary string, err error)
 	Apply func(ctx context.Context, r *Run) (summary string, err error)
 }
@@ -156,6 +162,12 @@ func (r *Run) Execute(ctx context.Context, steps []Step) error {
 	for _, s := range steps {
 		r.step = s.Name
 		r.Env.report(Event{Step: s.Name, Title: s.Title, Kind: StepStarted})
+		if s.Needed != nil {
+			if needed, why := s.Needed(r.Profile); !needed {
+				r.Env.report(Event{Step: s.Name, Title: s.Title, Kind: StepSkipped, Message: why, NotNeeded: true})
+				continue
+			}
+		}
 		if s.Check != nil {
 			done, summary, err := s.Check(ctx, r)
 			if err != nil {

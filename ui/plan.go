@@ -133,6 +133,8 @@ func (s *planScreen) body() string {
 			glyph, style = "+", st.Accent
 		case "keep":
 			glyph, style = "=", st.Subtle
+		case "check":
+			glyph, style = "?", st.Subtle
 		}
 		b.WriteString(style.Render(fmt.Sprintf("%s %-*s", glyph, actionW, it.Action)) + " " + ansi.Wrap(steps.Printable(it.Object), detailW, " ") + "\n")
 		if it.Detail != "" {

@@ -7,7 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/charmbracelet/x/ansi"
+
 	"github.com/entrawiz/entrawiz/graphapi"
+	"github.com/entrawiz/entrawiz/steps"
 	"github.com/entrawiz/entrawiz/store"
 )
 
@@ -473,5 +476,22 @@ func TestHandoffNeverWrapsAValueToCopy(t *testing.T) {
 			t.Fatalf("clipboard = %q", got)
 		}
 		d.contains("✓ copied OpenID Connect metadata URL", "(108 characters sent)", "some terminals drop")
+	}
+}
+
+// TestStepNotNeededIsNotAlreadyDone: a step the profile does not ask for
+// (assignment, for a profile with none) is not shown as done.
+func TestStepNotNeededIsNotAlreadyDone(t *testing.T) {
+	ev := steps.Event{Step: "assign", Title: "Assignment and group", Kind: steps.StepSkipped, NotNeeded: true, Message: "the profile needs no assignment or group"}
+	var b strings.Builder
+	NewLines(&b).Report(ev)
+	if !strings.Contains(b.String(), "not needed: the profile needs no assignment or group") || strings.Contains(b.String(), "already done") {
+		t.Errorf("headless line = %q", b.String())
+	}
+	r := newRail()
+	r.apply(steps.Event{Step: "assign", Kind: steps.StepStarted})
+	r.apply(ev)
+	if got := ansi.Strip(r.view(newStyles(false), "", 40, 30)); !strings.Contains(got, "not needed") || strings.Contains(got, "already done: the profile") {
+		t.Errorf("rail = %q", got)
 	}
 }
