@@ -115,8 +115,8 @@ type Step struct {
 	// Needed, when set, says whether the profile asks for the step at
 	// all; a step it does not ask for is reported as not needed.
 	Needed func(p *Profile) (bool, string)
-	Check func(ctx context.Context, r *Run) (done bool, summary string, err error)
-	Apply func(ctx context.Context, r *Run) (summary string, err error)
+	Check  func(ctx context.Context, r *Run) (done bool, summary string, err error)
+	Apply  func(ctx context.Context, r *Run) (summary string, err error)
 }
 
 // Run is one pass of the procedure over a connection.
