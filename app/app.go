@@ -50,6 +50,10 @@ type Options struct {
 	// PasteFrom, headless, is where the admin may paste the address the
 	// browser ended on; nil in the wizard.
 	PasteFrom io.Reader
+	// AllowPlaceholders accepts placeholder redirect URIs (example.com,
+	// .test, localhost) on Microsoft's clouds; the demo sets it. On a
+	// tenant at another address (a simulated one) they are accepted.
+	AllowPlaceholders bool
 }
 
 // App runs entrawiz's operations. It is safe for concurrent use.

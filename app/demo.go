@@ -44,6 +44,7 @@ func StartDemo(d DemoOptions, o Options) (*Demo, error) {
 	}
 	info := srv.Info()
 	o.ConfigDir, o.Secrets = dir, store.NewMemKeyring()
+	o.AllowPlaceholders = true // the demo's profiles keep their placeholder callbacks
 	o.Cloud, o.LoginURL, o.GraphURL, o.CAFile = "public", info.LoginURL, info.GraphURL, info.CAFile
 	a, err := New(o)
 	if err != nil {

@@ -27,7 +27,7 @@ func TestSyncOverlappingRotationKeepsTheDeliveredSecret(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := w.app(nil).PickGroups(ctx, name, []string{all}); err != nil {
+	if _, _, err := w.app(nil).PickGroups(ctx, name, []string{all}, false); err != nil {
 		t.Fatalf("pick: %v", err)
 	}
 
@@ -303,7 +303,7 @@ func TestOneSyncAtATime(t *testing.T) {
 	ctx := context.Background()
 	name := w.mustSetup(w.app(nil), "directory-sync")
 	all, _ := w.srv.GroupID("All Users")
-	if _, _, err := w.app(nil).PickGroups(ctx, name, []string{all}); err != nil {
+	if _, _, err := w.app(nil).PickGroups(ctx, name, []string{all}, false); err != nil {
 		t.Fatal(err)
 	}
 	g := newGate()

@@ -23,11 +23,15 @@ type Setup struct {
 	// Options are the admin's explicit permissions (set before signing in:
 	// an exemption needs a further scope).
 	Options steps.PreflightOptions
+	// People, when set before the sign-in, are given access after the
+	// app is set up (assigned to it, or added to the profile's group).
+	People steps.PeopleRequest
 
-	sess *session
-	plan *steps.Plan
-	conn *store.Connection
-	save func(*store.Connection) error
+	sess   *session
+	people []steps.Access
+	plan   *steps.Plan
+	conn   *store.Connection
+	save   func(*store.Connection) error
 }
 
 // NewSetup prepares a setup of profile p in tenant and checks, before
@@ -40,25 +44,42 @@ func (a *App) NewSetup(p *steps.Profile, tenant string) (*Setup, error) {
 	if err := steps.ValidateTenant(tenant); err != nil {
 		return nil, &InputError{Err: err}
 	}
+	if !a.placeholdersAllowed() {
+		if err := p.CheckVendorValues(); err != nil {
+			return nil, &InputError{Err: err}
+		}
+	}
 	if err := a.checkLocal(p.Secret != nil); err != nil {
 		return nil, err
 	}
 	return &Setup{a: a, profile: p, tenant: strings.TrimSpace(tenant)}, nil
 }
 
+// placeholdersAllowed: in the demo, and on a tenant that is not at one of
+// Microsoft's clouds' addresses (a simulated one), where no user of the
+// product signs in.
+func (a *App) placeholdersAllowed() bool {
+	return a.o.AllowPlaceholders || a.cloud.Name == "custom"
+}
+
 // StartSignIn starts the admin's sign-in for what the profile's plan needs.
 func (s *Setup) StartSignIn(ctx context.Context) (*SignInPrompt, error) {
-	return s.a.startSignIn(ctx, s.tenant, steps.AdminScopesWith(s.profile, s.Options), func(got *session) { s.sess = got })
+	return s.a.startSignIn(ctx, s.tenant, s.scopes(), func(got *session) { s.sess = got })
 }
 
 // SignIn signs the admin in, showing a device code through show.
 func (s *Setup) SignIn(ctx context.Context, show func(DeviceCode)) error {
-	sess, err := s.a.signIn(ctx, s.tenant, steps.AdminScopesWith(s.profile, s.Options), show)
+	sess, err := s.a.signIn(ctx, s.tenant, s.scopes(), show)
 	if err != nil {
 		return err
 	}
 	s.sess = sess
 	return nil
+}
+
+// scopes are what the admin signs in with: what the plan needs.
+func (s *Setup) scopes() []string {
+	return append(steps.AdminScopesWith(s.profile, s.Options), steps.PeopleScopes(s.People)...)
 }
 
 // UPN is who signed in.
@@ -87,6 +108,18 @@ func (s *Setup) Preflight(ctx context.Context, report func(steps.Event)) (*steps
 	plan, err := steps.PreflightWith(ctx, s.a.env(s.sess.graph, s.sess.identity.TenantID, report, nil), s.profile, conn, s.UPN(), s.Options)
 	if err != nil {
 		return nil, err
+	}
+	// Who gets access is found now, before anything is written: a name
+	// that matches no one stops the setup here.
+	if s.people, err = steps.ResolvePeople(ctx, s.sess.graph, s.profile, s.People); err != nil {
+		return nil, asInput(err)
+	}
+	if len(s.people) > 0 {
+		group := ""
+		if s.profile.CreateGroup != nil {
+			group = s.profile.CreateGroup.DisplayName
+		}
+		plan.Items = append(plan.Items, steps.PlanPeople(s.people, group)...)
 	}
 	if conn.Name == "" {
 		s.save = s.a.saver(nil)
@@ -138,9 +171,13 @@ func (s *Setup) Execute(ctx context.Context, report func(steps.Event)) error {
 		defer other.Release()
 	}
 	run := &steps.Run{Env: s.a.env(s.sess.graph, s.sess.identity.TenantID, report, s.save), Profile: s.profile, Conn: s.conn,
-		Plan: s.plan, Deliver: s.Deliver}
+		Plan: s.plan, Deliver: s.Deliver, People: s.people}
 	steps.RecordProfile(s.conn, s.profile)
-	if err := run.Execute(ctx, steps.ProcedureFor(s.plan)); err != nil {
+	procedure := steps.ProcedureFor(s.plan)
+	if len(s.people) > 0 {
+		procedure = steps.WithGiveAccess(procedure)
+	}
+	if err := run.Execute(ctx, procedure); err != nil {
 		return err
 	}
 	return consentPendingError(s.conn)

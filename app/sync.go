@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/entrawiz/entrawiz/graphapi"
 	"github.com/entrawiz/entrawiz/steps"
@@ -57,10 +58,27 @@ func (a *App) connectionGraph(name string) (*graphapi.Client, error) {
 	return a.appGraph(conn)
 }
 
+// readsGroups refuses, before any request, the group commands of a
+// connection whose profile gives the app no permission to read groups: the
+// tenant would answer 403 and advise a role that does not help.
+func readsGroups(conn *store.Connection, p *steps.Profile) error {
+	if p == nil || p.ReadsGroups() {
+		return nil
+	}
+	return inputErrorf("the profile %s does not read groups: it gives the app no permission to (Group.Read.All, GroupMember.Read.All or Directory.Read.All), so connection %s has no groups to list, pick or sync; to give people access to the app, use `entrawiz assign`", p.Name, conn.Name)
+}
+
 // SearchGroups returns one page of the connection's tenant groups, searched
 // on the server, as the app.
 func (a *App) SearchGroups(ctx context.Context, name string, q graphapi.GroupQuery) (*graphapi.GroupPage, error) {
-	g, err := a.connectionGraph(name)
+	conn, p, _, err := a.open(name)
+	if err != nil {
+		return nil, err
+	}
+	if err := readsGroups(conn, p); err != nil {
+		return nil, err
+	}
+	g, err := a.appGraph(conn)
 	if err != nil {
 		return nil, err
 	}
@@ -127,15 +145,34 @@ func (a *App) GroupCounts(ctx context.Context, name, groupID string) (GroupCount
 	return counts, nil
 }
 
+// EmptyGroupError is a pick or a sync of a group with no users: a sync
+// of it would disable every user synced from it before, so it is done
+// only when asked for (--allow-empty, or a yes in the wizard).
+type EmptyGroupError struct {
+	Groups []steps.PickedGroup
+}
+
+func (e *EmptyGroupError) Error() string {
+	var names []string
+	for _, g := range e.Groups {
+		names = append(names, fmt.Sprintf("%q", store.EscapeControls(g.DisplayName)))
+	}
+	return fmt.Sprintf("%s has no users: a sync of it would give the product no one, and disable anyone synced from it before (add users to it in Entra, or pass --allow-empty if that is meant)", strings.Join(names, ", "))
+}
+
 // PickGroups replaces the connection's picked groups, within its profile's
-// limit on their number.
-func (a *App) PickGroups(ctx context.Context, name string, ids []string) (*store.Connection, []steps.PickedGroup, error) {
+// limit on their number. A sync group with no users is refused unless
+// allowEmpty.
+func (a *App) PickGroups(ctx context.Context, name string, ids []string, allowEmpty bool) (*store.Connection, []steps.PickedGroup, error) {
 	conn, p, save, err := a.open(name)
 	if err != nil {
 		return conn, nil, err
 	}
 	g, err := a.appGraph(conn)
 	if err != nil {
+		return conn, nil, err
+	}
+	if err := readsGroups(conn, p); err != nil {
 		return conn, nil, err
 	}
 	picked, err := steps.PickGroups(ctx, g, conn, p, ids)
@@ -145,8 +182,35 @@ func (a *App) PickGroups(ctx context.Context, name string, ids []string) (*store
 		}
 		return conn, nil, err
 	}
+	if !allowEmpty {
+		if err := a.refuseEmpty(ctx, g, picked); err != nil {
+			return conn, nil, err
+		}
+	}
 	conn.Updated = a.now()
 	return conn, picked, save(conn)
+}
+
+// refuseEmpty returns an EmptyGroupError naming the sync groups (not the
+// extra ones, which are simply not synced when empty) that have no users.
+func (a *App) refuseEmpty(ctx context.Context, g *graphapi.Client, picked []steps.PickedGroup) error {
+	var empty []steps.PickedGroup
+	for _, grp := range picked {
+		if grp.Extra {
+			continue
+		}
+		n, err := g.GroupUserCount(ctx, grp.ID)
+		if err != nil {
+			return fmt.Errorf("count the users of %q: %w", store.EscapeControls(grp.DisplayName), err)
+		}
+		if n == 0 {
+			empty = append(empty, grp)
+		}
+	}
+	if len(empty) > 0 {
+		return &InputError{Err: &EmptyGroupError{Groups: empty}}
+	}
+	return nil
 }
 
 // SyncRequest is how a sync runs.
@@ -154,6 +218,9 @@ type SyncRequest struct {
 	DryRun           bool // compute the changes, write nothing
 	Full             bool
 	AllowMassDisable bool
+	// AllowEmpty lets the first (or a full) sync read a group with no
+	// users; without it such a sync is refused before it starts.
+	AllowEmpty bool
 }
 
 // Sync runs one sync of the connection's picked groups into its directory
@@ -165,7 +232,8 @@ func (a *App) Sync(ctx context.Context, name string, req SyncRequest, report fun
 	if err != nil {
 		return conn, nil, err
 	}
-	groups := steps.PickedGroupIDs(conn)
+	// Extra groups bring no users of their own.
+	groups := steps.SyncGroupIDs(conn)
 	if len(groups) == 0 {
 		return conn, nil, inputErrorf("no groups are picked: run `entrawiz groups list` and `entrawiz groups pick ID...` first")
 	}
@@ -181,6 +249,13 @@ func (a *App) Sync(ctx context.Context, name string, req SyncRequest, report fun
 	g, err := a.appGraph(conn)
 	if err != nil {
 		return conn, nil, err
+	}
+	if !req.AllowEmpty && !req.DryRun && (req.Full || steps.LastSync(conn) == nil) {
+		// Checked when a sync reads the groups whole: an incremental run
+		// reads only changes, and its group had users when picked.
+		if err := a.refuseEmpty(ctx, g, steps.PickedGroups(conn)); err != nil {
+			return conn, nil, err
+		}
 	}
 	db, err := a.openDirectory(conn)
 	if err != nil {

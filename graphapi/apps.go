@@ -64,6 +64,7 @@ type ServicePrincipal struct {
 	AppID                     string
 	DisplayName               string
 	AppRoleAssignmentRequired bool
+	Tags                      []string
 }
 
 func appSelect() []string {
@@ -71,7 +72,9 @@ func appSelect() []string {
 		"isFallbackPublicClient", "requiredResourceAccess", "tags", "passwordCredentials", "keyCredentials"}
 }
 
-func spSelect() []string { return []string{"id", "appId", "displayName", "appRoleAssignmentRequired"} }
+func spSelect() []string {
+	return []string{"id", "appId", "displayName", "appRoleAssignmentRequired", "tags"}
+}
 
 // GetApplication reads an app registration by its object ID.
 func (c *Client) GetApplication(ctx context.Context, objectID string) (*Application, error) {
@@ -199,15 +202,32 @@ func (c *Client) GetServicePrincipalByAppID(ctx context.Context, appID string) (
 	return toServicePrincipal(sp), nil
 }
 
-// CreateServicePrincipal creates the service principal for appID (POST /servicePrincipals).
+// EnterpriseAppTag is the tag the Entra admin center sets on the service
+// principals it creates; its Enterprise applications list shows only
+// service principals that carry it.
+const EnterpriseAppTag = "WindowsAzureActiveDirectoryIntegratedApp"
+
+// CreateServicePrincipal creates the service principal for appID (POST
+// /servicePrincipals), tagged as the admin center tags the ones it
+// creates, so the app is listed under Enterprise applications.
 func (c *Client) CreateServicePrincipal(ctx context.Context, appID string) (*ServicePrincipal, error) {
 	body := models.NewServicePrincipal()
 	body.SetAppId(&appID)
+	body.SetTags([]string{EnterpriseAppTag})
 	sp, err := c.sdk.ServicePrincipals().Post(ctx, body, nil)
 	if err != nil {
 		return nil, wrap("create service principal", err)
 	}
 	return toServicePrincipal(sp), nil
+}
+
+// SetServicePrincipalTags replaces a service principal's tags (PATCH: the
+// list is written whole, so pass the tags to keep as well).
+func (c *Client) SetServicePrincipalTags(ctx context.Context, spID string, tags []string) error {
+	body := models.NewServicePrincipal()
+	body.SetTags(nonNil(tags))
+	_, err := c.sdk.ServicePrincipals().ByServicePrincipalId(spID).Patch(ctx, body, nil)
+	return wrap("tag the enterprise app", err)
 }
 
 // SetAssignmentRequired sets appRoleAssignmentRequired on a service
@@ -321,6 +341,7 @@ func toServicePrincipal(sp models.ServicePrincipalable) *ServicePrincipal {
 		AppID:                     deref(sp.GetAppId()),
 		DisplayName:               deref(sp.GetDisplayName()),
 		AppRoleAssignmentRequired: deref(sp.GetAppRoleAssignmentRequired()),
+		Tags:                      sp.GetTags(),
 	}
 }
 

@@ -17,7 +17,9 @@ const defaultAccessRole = "00000000-0000-0000-0000-000000000000"
 // profile's security group (kept if it exists), assigning it to the app
 // when the profile says so.
 func Assign() Step {
-	return Step{Name: "assign", Title: "Assignment and group", Check: checkAssign, Apply: applyAssign}
+	return Step{Name: "assign", Title: "Assignment and group", Needed: func(p *Profile) (bool, string) {
+		return p.AssignmentRequired || p.CreateGroup != nil, "the profile needs no assignment or group"
+	}, Check: checkAssign, Apply: applyAssign}
 }
 
 func checkAssign(ctx context.Context, r *Run) (bool, string, error) {

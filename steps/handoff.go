@@ -3,6 +3,7 @@ package steps
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/entrawiz/entrawiz/graphapi"
@@ -25,14 +26,37 @@ var handoffLabels = map[string]string{
 	"initialDomain": "Initial domain",
 	"redirectUri":   "Redirect URI",
 	"authority":     "Authority (issuer) URL",
+	"openidConfig":  "OpenID Connect metadata URL",
 	"groupId":       "Group object ID",
+}
+
+// SignsIn reports whether people sign in to the product through the app
+// (web or single-page redirect URIs, or OpenID Connect scopes).
+func (p *Profile) SignsIn() bool {
+	return len(p.RedirectURIs.Web)+len(p.RedirectURIs.SPA) > 0 || slices.Contains(p.DelegatedPermissions, "openid")
+}
+
+// handoffNames are the values a profile hands off: its own list, and for a
+// sign-in profile the authority and the metadata URL an SSO form asks for
+// beside the IDs.
+func handoffNames(p *Profile) []string {
+	names := slices.Clone(p.Handoff)
+	if p.SignsIn() {
+		for _, n := range []string{"authority", "openidConfig"} {
+			if !slices.Contains(names, n) {
+				names = append(names, n)
+			}
+		}
+	}
+	return names
 }
 
 // Handoff returns the values the profile hands to the product. The secret's
 // value is read from the keyring only when reveal is set.
 func Handoff(secrets store.Secrets, conn *store.Connection, p *Profile, loginURL string, reveal bool) ([]HandoffValue, error) {
 	var out []HandoffValue
-	for _, name := range p.Handoff {
+	authority := strings.TrimSuffix(loginURL, "/") + "/" + conn.Tenant.ID + "/v2.0"
+	for _, name := range handoffNames(p) {
 		v := HandoffValue{Name: name, Label: handoffLabels[name]}
 		switch name {
 		case "tenantId":
@@ -46,7 +70,9 @@ func Handoff(secrets store.Secrets, conn *store.Connection, p *Profile, loginURL
 		case "redirectUri":
 			v.Value = strings.Join(append(append(append([]string{}, p.RedirectURIs.Web...), p.RedirectURIs.SPA...), p.RedirectURIs.PublicClient...), " ")
 		case "authority":
-			v.Value = strings.TrimSuffix(loginURL, "/") + "/" + conn.Tenant.ID + "/v2.0"
+			v.Value = authority
+		case "openidConfig":
+			v.Value = authority + "/.well-known/openid-configuration"
 		case "groupId":
 			v.Value = CreatedGroupID(conn)
 		case "clientSecret":

@@ -50,7 +50,7 @@ type Plan struct {
 
 // PlanItem is one object the setup creates, changes, or leaves alone.
 type PlanItem struct {
-	Action string `json:"action"` // create, update, grant, set, keep
+	Action string `json:"action"` // create, update, grant, set, assign, add, keep, check (reads only)
 	Object string `json:"object"`
 	Detail string `json:"detail,omitempty"`
 }
@@ -58,7 +58,7 @@ type PlanItem struct {
 // Changes reports whether the plan writes anything.
 func (p *Plan) Changes() bool {
 	for _, it := range p.Items {
-		if it.Action != "keep" {
+		if it.Action != "keep" && it.Action != "check" {
 			return true
 		}
 	}
@@ -337,7 +337,7 @@ func planItems(now time.Time, p *Profile, conn *store.Connection, plan *Plan, se
 	if plan.ConsentPending {
 		test += "; after admin consent is granted (`entrawiz test`)"
 	}
-	items = append(items, PlanItem{"keep", "Test", test})
+	items = append(items, PlanItem{"check", "Test", test})
 	return items
 }
 

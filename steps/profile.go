@@ -73,8 +73,12 @@ type GroupSpec struct {
 type SyncSpec struct {
 	// Groups is "pick" (the admin picks groups), or "created" (the group
 	// the profile creates).
-	Groups          string   `json:"groups"`
-	MaxGroups       int      `json:"maxGroups,omitempty"` // 0: no limit
+	Groups    string `json:"groups"`
+	MaxGroups int    `json:"maxGroups,omitempty"` // 0: no limit
+	// ExtraGroups allows more groups beside the sync group(s): they sync
+	// only members who are also in a sync group, and an empty one is not
+	// synced (the password manager's rule).
+	ExtraGroups     bool     `json:"extraGroups,omitempty"`
 	OnRemoval       string   `json:"onRemoval,omitempty"` // disable (default) or delete
 	DeleteAfterDays int      `json:"deleteAfterDays,omitempty"`
 	Interval        Duration `json:"interval,omitempty"`
@@ -138,7 +142,7 @@ func (e *FieldError) Error() string { return e.Field + ": " + e.Msg }
 
 // HandoffValues are the values a profile may ask to hand to the product.
 var HandoffValues = []string{"tenantId", "clientId", "clientSecret", "primaryDomain", "initialDomain",
-	"redirectUri", "authority", "groupId"}
+	"redirectUri", "authority", "openidConfig", "groupId"}
 
 var (
 	profileName    = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
@@ -271,6 +275,14 @@ func (p *Profile) Validate() error {
 	return errors.Join(errs...)
 }
 
+// ReadsGroups reports whether the profile lets the app read groups.
+func (p *Profile) ReadsGroups() bool {
+	return slices.ContainsFunc(p.ApplicationPermissions, func(x string) bool {
+		return slices.ContainsFunc([]string{"Group.Read.All", "Group.ReadWrite.All", "GroupMember.Read.All", "GroupMember.ReadWrite.All",
+			"Directory.Read.All", "Directory.ReadWrite.All"}, func(n string) bool { return strings.EqualFold(x, n) })
+	})
+}
+
 func (p *Profile) canReadMembers() bool {
 	has := func(n string) bool {
 		return slices.ContainsFunc(p.ApplicationPermissions, func(x string) bool { return strings.EqualFold(x, n) })
@@ -305,6 +317,61 @@ func checkRedirectURI(s string, publicClient bool) string {
 		return fmt.Sprintf("%q has no host", s)
 	}
 	return ""
+}
+
+// PlaceholderError lists a profile's redirect URIs that are placeholders:
+// registered in a real tenant they would send the product's users nowhere.
+type PlaceholderError struct {
+	Profile string
+	URIs    []string
+}
+
+func (e *PlaceholderError) Error() string {
+	return fmt.Sprintf("the profile %s has placeholder redirect URIs (%s): give the vendor's callback URL with --redirect-uri (repeat it for each), as the vendor's setup page shows it",
+		e.Profile, strings.Join(e.URIs, ", "))
+}
+
+// CheckVendorValues refuses redirect URIs whose host is a placeholder:
+// example.com, example.org and example.net and their subdomains, names
+// under .example, .invalid and .test (RFC 2606 / RFC 6761), and for a web
+// or single-page app in production localhost, which only the developer's
+// own machine answers.
+func (p *Profile) CheckVendorValues() error {
+	var bad []string
+	check := func(list []string, web bool) {
+		for _, s := range list {
+			if u, err := url.Parse(s); err == nil && IsPlaceholderHost(u.Hostname(), web) {
+				bad = append(bad, s)
+			}
+		}
+	}
+	check(p.RedirectURIs.Web, true)
+	check(p.RedirectURIs.SPA, true)
+	check(p.RedirectURIs.PublicClient, false)
+	if len(bad) == 0 {
+		return nil
+	}
+	return &PlaceholderError{Profile: p.Name, URIs: bad}
+}
+
+// IsPlaceholderHost reports whether host is reserved for examples and
+// tests, or (web) a loopback host.
+func IsPlaceholderHost(host string, web bool) bool {
+	h := strings.TrimSuffix(strings.ToLower(host), ".")
+	for _, d := range []string{"example.com", "example.org", "example.net"} {
+		if h == d || strings.HasSuffix(h, "."+d) {
+			return true
+		}
+	}
+	for _, tld := range []string{".example", ".invalid", ".test"} {
+		if strings.HasSuffix(h, tld) || h == tld[1:] {
+			return true
+		}
+	}
+	if web && (h == "localhost" || strings.HasSuffix(h, ".localhost") || h == "127.0.0.1" || h == "::1") {
+		return true
+	}
+	return false
 }
 
 func mailNickname(name string) string {

@@ -1,11 +1,14 @@
 package steps
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/entrawiz/entrawiz/store"
 )
 
 func TestBuiltinAndExampleProfilesAreValid(t *testing.T) {
@@ -148,4 +151,65 @@ func FuzzParseDuration(f *testing.F) {
 			t.Fatalf("ParseDuration(%q) = %v", s, d)
 		}
 	})
+}
+
+func TestPlaceholderRedirectURIsRefused(t *testing.T) {
+	for _, tc := range []struct {
+		web, public []string
+		bad         bool
+	}{
+		{web: []string{"https://app.example.com/auth/callback"}, bad: true},
+		{web: []string{"https://example.org/cb"}, bad: true},
+		{web: []string{"https://sso.example.net/cb"}, bad: true},
+		{web: []string{"https://portal.vendor.example/cb"}, bad: true},
+		{web: []string{"https://login.nowhere.invalid/cb"}, bad: true},
+		{web: []string{"https://app.dev.test/cb"}, bad: true},
+		{web: []string{"http://localhost:3000/cb"}, bad: true},
+		{web: []string{"https://login.vendor.com/azure/callback"}},
+		{web: []string{"https://myexample.com/cb"}},
+		{public: []string{"http://localhost"}},
+		{web: []string{"https://login.vendor.com/cb", "https://app.example.com/cb"}, bad: true},
+	} {
+		p := &Profile{Name: "t", RedirectURIs: RedirectURIs{Web: tc.web, PublicClient: tc.public}}
+		err := p.CheckVendorValues()
+		var pe *PlaceholderError
+		if got := errors.As(err, &pe); got != tc.bad {
+			t.Errorf("%v %v: err = %v, want refused %v", tc.web, tc.public, err, tc.bad)
+		}
+		if tc.bad && !strings.Contains(err.Error(), "--redirect-uri") {
+			t.Errorf("%v: %v does not say how to give the vendor's callback", tc.web, err)
+		}
+	}
+}
+
+func TestHandoffOfASignInProfileHasTheAuthorityAndMetadata(t *testing.T) {
+	for _, tc := range []struct {
+		profile  string
+		loginURL string
+		signsIn  bool
+	}{
+		{"sso", "https://login.microsoftonline.us", true},
+		{"directory-sync", "https://login.microsoftonline.com", false},
+	} {
+		p, err := LoadProfile(tc.profile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn := &store.Connection{Tenant: store.Tenant{ID: "4a1c3f2e-8d7b-4e6a-9c5d-1b2a3c4d5e6f"}}
+		values, err := Handoff(nil, conn, p, tc.loginURL, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]string{}
+		for _, v := range values {
+			got[v.Name] = v.Value
+		}
+		authority := tc.loginURL + "/4a1c3f2e-8d7b-4e6a-9c5d-1b2a3c4d5e6f/v2.0"
+		if tc.signsIn && (got["authority"] != authority || got["openidConfig"] != authority+"/.well-known/openid-configuration") {
+			t.Errorf("%s: hand-off %v lacks the authority and metadata URL of the chosen cloud", tc.profile, got)
+		}
+		if _, ok := got["openidConfig"]; !tc.signsIn && ok {
+			t.Errorf("%s hands off a metadata URL but signs no one in", tc.profile)
+		}
+	}
 }

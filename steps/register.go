@@ -3,6 +3,7 @@ package steps
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -30,6 +31,9 @@ func checkRegister(ctx context.Context, r *Run) (bool, string, error) {
 	}
 	if err != nil {
 		return false, "", err
+	}
+	if !slices.Contains(sp.Tags, graphapi.EnterpriseAppTag) {
+		return false, "", nil
 	}
 	r.remember(app, sp.ID)
 	return true, fmt.Sprintf("%s (%s) is as the profile asks", app.DisplayName, app.AppID), nil
@@ -102,6 +106,14 @@ func applyRegister(ctx context.Context, r *Run) (string, error) {
 		}
 		r.freshSP = true
 		summary += ", enterprise app created"
+	} else if !slices.Contains(sp.Tags, graphapi.EnterpriseAppTag) {
+		// Made by an entrawiz that did not tag it: the admin center's
+		// Enterprise applications list would not show it.
+		tags := append(slices.Clip(sp.Tags), graphapi.EnterpriseAppTag)
+		if err := g.SetServicePrincipalTags(ctx, sp.ID, tags); err != nil {
+			return "", fmt.Errorf("tag the enterprise app: %w", err)
+		}
+		summary += ", enterprise app tagged for the Enterprise applications list"
 	}
 	r.remember(app, sp.ID)
 	return summary, nil

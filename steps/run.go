@@ -39,6 +39,9 @@ type Event struct {
 	Expires   time.Time
 	// Sync is the live state of a sync run (StepProgress events of "sync").
 	Sync *SyncProgress
+	// NotNeeded marks a StepSkipped event of a step the profile does not
+	// ask for, so it is not shown as "already done".
+	NotNeeded bool
 }
 
 // Graph is what the steps need from Microsoft Graph, acting as the signed-in
@@ -55,6 +58,7 @@ type Graph interface {
 	GetServicePrincipalByAppID(ctx context.Context, appID string) (*graphapi.ServicePrincipal, error)
 	CreateServicePrincipal(ctx context.Context, appID string) (*graphapi.ServicePrincipal, error)
 	SetAssignmentRequired(ctx context.Context, spID string, required bool) error
+	SetServicePrincipalTags(ctx context.Context, spID string, tags []string) error
 	AppRoleAssignments(ctx context.Context, principalSpID string) ([]graphapi.AppRoleAssignment, error)
 	AppRoleAssignedTo(ctx context.Context, resourceSpID string) ([]graphapi.AppRoleAssignment, error)
 	AssignAppRole(ctx context.Context, resourceSpID, principalID, appRoleID string) (*graphapi.AppRoleAssignment, error)
@@ -64,6 +68,8 @@ type Graph interface {
 	RemovePassword(ctx context.Context, objectID, keyID string) error
 	FindGroupByName(ctx context.Context, displayName string) (*graphapi.Group, error)
 	CreateSecurityGroup(ctx context.Context, displayName, description string) (*graphapi.Group, error)
+	PeopleGraph
+	AddGroupMember(ctx context.Context, groupID, memberID string) error
 }
 
 // AppClient is the product's own view of the tenant: an app-only token from
@@ -112,8 +118,11 @@ func (e *Env) report(ev Event) {
 type Step struct {
 	Name  string
 	Title string
-	Check func(ctx context.Context, r *Run) (done bool, summary string, err error)
-	Apply func(ctx context.Context, r *Run) (summary string, err error)
+	// Needed, when set, says whether the profile asks for the step at
+	// all; a step it does not ask for is reported as not needed.
+	Needed func(p *Profile) (bool, string)
+	Check  func(ctx context.Context, r *Run) (done bool, summary string, err error)
+	Apply  func(ctx context.Context, r *Run) (summary string, err error)
 }
 
 // Run is one pass of the procedure over a connection.
@@ -125,6 +134,8 @@ type Run struct {
 	// Deliver, when set, hands the client secret to the product (for
 	// example on a command's stdin).
 	Deliver func(ctx context.Context, secret string) error
+	// People are the users and groups the run gives access (GiveAccess).
+	People []Access
 	// Secret is the client secret created in this run, kept only in memory
 	// until it is in the keyring and handed off.
 	secret string
@@ -162,6 +173,12 @@ func (r *Run) Execute(ctx context.Context, steps []Step) error {
 	for _, s := range steps {
 		r.step = s.Name
 		r.Env.report(Event{Step: s.Name, Title: s.Title, Kind: StepStarted})
+		if s.Needed != nil {
+			if needed, why := s.Needed(r.Profile); !needed {
+				r.Env.report(Event{Step: s.Name, Title: s.Title, Kind: StepSkipped, Message: why, NotNeeded: true})
+				continue
+			}
+		}
 		if s.Check != nil {
 			done, summary, err := s.Check(ctx, r)
 			if err != nil {

@@ -44,6 +44,10 @@ type State struct {
 	// redirect URI it adds to the app, recorded before the app is changed
 	// so that the next run removes it if this one was killed.
 	SignInTest *SignInTestRecord `json:"signInTest,omitempty"`
+	// Assigned are the users and groups entrawiz assigned to the app.
+	Assigned []Principal `json:"assigned,omitempty"`
+	// Members are the users and groups entrawiz added to Group.
+	Members []Principal `json:"members,omitempty"`
 }
 
 // CertificateRecord is a certificate credential of the app: never the
@@ -82,6 +86,13 @@ type SignInTestRecord struct {
 	Added       time.Time `json:"added"`
 }
 
+// Principal is a user or group given access by entrawiz.
+type Principal struct {
+	ID          string `json:"id"`
+	DisplayName string `json:"displayName"`
+	Type        string `json:"type"` // User or Group
+}
+
 // ConsentRecord is the permissions admin consent was granted for.
 type ConsentRecord struct {
 	AppRoles []string `json:"appRoles,omitempty"`
@@ -99,6 +110,10 @@ type GroupRecord struct {
 type PickedGroup struct {
 	ID          string `json:"id"`
 	DisplayName string `json:"displayName"`
+	// Extra groups (a profile's sync.extraGroups) bring no users of their
+	// own: they hold only users of the sync groups, and one holding none
+	// is not synced.
+	Extra bool `json:"extra,omitempty"`
 }
 
 // TestResult is a connection test: the app-only token's roles and a Graph

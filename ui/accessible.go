@@ -416,7 +416,11 @@ func (a *accessible) report(ev steps.Event) {
 	case steps.StepDone:
 		a.printf("Done: %s: %s\n", ev.Title, ev.Message)
 	case steps.StepSkipped:
-		a.printf("Skipped: %s: already done: %s\n", ev.Title, ev.Message)
+		if ev.NotNeeded {
+			a.printf("Skipped: %s: not needed: %s\n", ev.Title, ev.Message)
+		} else {
+			a.printf("Skipped: %s: already done: %s\n", ev.Title, ev.Message)
+		}
 	case steps.StepFailed:
 		a.printf("Failed: %s: %s\n", ev.Title, ev.Message)
 	}

@@ -124,9 +124,11 @@ func (b *AppBackend) GroupCounts(ctx context.Context, connection, groupID string
 	return b.App.GroupCounts(ctx, connection, groupID)
 }
 
-// PickGroups saves the groups picked.
+// PickGroups saves the groups picked. The picker shows each group's users
+// as it is picked, and the sync screen asks before a first sync of an
+// empty group, so an empty group is not refused here.
 func (b *AppBackend) PickGroups(ctx context.Context, connection string, ids []string) ([]steps.PickedGroup, error) {
-	_, picked, err := b.App.PickGroups(ctx, connection, ids)
+	_, picked, err := b.App.PickGroups(ctx, connection, ids, true)
 	return picked, err
 }
 

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
@@ -30,6 +31,10 @@ func newHandoff(c *common) *handoff { return &handoff{c: c} }
 func (s *handoff) Init() tea.Cmd    { return nil }
 func (s *handoff) SetSize(w, h int) { s.w, s.h = w, h }
 func (s *handoff) Typing() bool     { return false }
+
+// Wide: the hand-off needs the whole width, so that the IDs, the secret
+// and the authority URL each fit on one line to be selected whole.
+func (s *handoff) Wide() bool { return true }
 
 func (s *handoff) secretIndex() int {
 	for i, v := range s.values {
@@ -136,10 +141,23 @@ func (s *handoff) View() string {
 		case value == "":
 			value = st.Subtle.Render("(none)")
 		}
-		lines := strings.Split(ansi.Wrap(value, valueW, " "), "\n")
-		b.WriteString(st.Key.Render(fmt.Sprintf("%d", i+1)) + "  " + fmt.Sprintf("%-*s", labelW, v.Label) + "  " + lines[0] + "\n")
-		for _, l := range lines[1:] {
-			b.WriteString(strings.Repeat(" ", labelW+5) + l + "\n")
+		head := st.Key.Render(fmt.Sprintf("%d", i+1)) + "  " + fmt.Sprintf("%-*s", labelW, v.Label)
+		copyable := v.Value != "" || (v.Secret && s.revealed)
+		switch {
+		case ansi.StringWidth(value) <= valueW:
+			b.WriteString(head + "  " + value + "\n")
+		case !copyable:
+			lines := strings.Split(ansi.Wrap(value, valueW, " "), "\n")
+			b.WriteString(head + "  " + lines[0] + "\n")
+			for _, l := range lines[1:] {
+				b.WriteString(strings.Repeat(" ", labelW+5) + l + "\n")
+			}
+		default:
+			// A value to copy is never wrapped (a mouse copy of a wrapped
+			// line takes the line break with it): it gets a line of its
+			// own, and what does not fit even there is cut in the middle
+			// with its copy key said.
+			b.WriteString(head + "\n" + "   " + fitValue(value, max(s.w-3, 12), i+1) + "\n")
 		}
 	}
 	b.WriteString("\n")
@@ -153,12 +171,53 @@ func (s *handoff) View() string {
 		b.WriteString("\n")
 	}
 	if s.copied != "" {
-		b.WriteString(st.OK.Render("✓ copied "+steps.Printable(s.copied)) + "\n" +
-			st.Subtle.Render(ansi.Wrap("Sent through the terminal (OSC 52); if nothing arrives, select the value instead.", s.w, " ")) + "\n")
+		b.WriteString(st.OK.Render("✓ copied "+steps.Printable(s.copied)) + " " + st.Subtle.Render(s.sentNote()) + "\n" +
+			st.Subtle.Render(ansi.Wrap(s.copyFallback(), s.w, " ")) + "\n")
 	} else {
 		b.WriteString(st.Subtle.Render(ansi.Wrap("Press a number to copy that value to the clipboard. Press enter when the product has them.", s.w, " ")) + "\n")
 	}
 	return b.String()
+}
+
+// sentNote says what was sent to the clipboard, without showing a hidden
+// secret: the terminal may drop it, and the admin should know what to
+// expect when pasting.
+func (s *handoff) sentNote() string {
+	for _, v := range s.values {
+		if v.Label != s.copied {
+			continue
+		}
+		if v.Secret {
+			return fmt.Sprintf("(%d characters sent, starting %.3s…)", len(s.secret), s.secret)
+		}
+		return fmt.Sprintf("(%d characters sent)", len(v.Value))
+	}
+	return ""
+}
+
+// copyFallback says what to do when the terminal dropped the clipboard
+// text (OSC 52 is off in many terminals and multiplexers).
+func (s *handoff) copyFallback() string {
+	i := slices.IndexFunc(s.values, func(v steps.HandoffValue) bool { return v.Label == s.copied })
+	if i >= 0 && s.values[i].Secret && !s.revealed {
+		return "Sent through the terminal (OSC 52), which some terminals drop: if pasting gives nothing, press s to show the secret and select it."
+	}
+	return "Sent through the terminal (OSC 52), which some terminals drop: if pasting gives nothing, select the value on screen."
+}
+
+// fitValue is value whole when it fits in w cells, else its start and end
+// around a note saying which key copies it whole.
+func fitValue(value string, w, n int) string {
+	if ansi.StringWidth(value) <= w {
+		return value
+	}
+	note := fmt.Sprintf(" … (%d copies it whole) … ", n)
+	keep := w - len(note)
+	if keep < 8 {
+		return ansi.Truncate(value, w, "…")
+	}
+	plain := ansi.Strip(value)
+	return plain[:keep/2] + note + plain[len(plain)-(keep-keep/2):]
 }
 
 // finish is the last screen: what was set up and what to run later.

@@ -169,6 +169,9 @@ func (f *fakeBackend) Handoff(connection string, reveal bool) ([]steps.HandoffVa
 		{Name: "clientId", Label: "Application (client) ID", Value: "0b9e8d7c-6f5e-4d3c-2b1a-0f9e8d7c6b5a"},
 		{Name: "clientSecret", Label: "Client secret (Value)", Value: secret, Secret: true},
 		{Name: "primaryDomain", Label: "Primary domain", Value: "contoso.com"},
+		{Name: "authority", Label: "Authority (issuer) URL", Value: "https://login.microsoftonline.com/4a1c3f2e-8d7b-4e6a-9c5d-1b2a3c4d5e6f/v2.0"},
+		{Name: "openidConfig", Label: "OpenID Connect metadata URL",
+			Value: "https://login.microsoftonline.com/4a1c3f2e-8d7b-4e6a-9c5d-1b2a3c4d5e6f/v2.0/.well-known/openid-configuration"},
 	}, nil
 }
 

@@ -276,7 +276,7 @@ func (m *model) chromeHeight() int {
 	if m.simulated {
 		h++
 	}
-	if m.showRail && m.width < wideLayout {
+	if m.showRail && !m.railBeside() {
 		h += 2 // the collapsed rail and a rule
 	}
 	return h + 1 // a blank line above the help
@@ -284,7 +284,7 @@ func (m *model) chromeHeight() int {
 
 func (m *model) screenSize() (int, int) {
 	w := m.width - 2
-	if m.showRail && m.width >= wideLayout {
+	if m.railBeside() {
 		w = m.width - m.railWidth() - 4
 	}
 	return max(w, 10), max(m.height-m.chromeHeight(), 3)
@@ -310,7 +310,7 @@ func (m *model) View() tea.View {
 	sw, sh := m.screenSize()
 	body := fit(m.screen.View(), sw, sh)
 	switch {
-	case m.showRail && m.width >= wideLayout:
+	case m.railBeside():
 		rw := m.railWidth()
 		r := s.Rail.Width(rw).Height(sh).Render(fit(m.rail.view(s, m.c.spin, rw-2, sh), rw-2, sh))
 		body = lipgloss.JoinHorizontal(lipgloss.Top, " ", r, "  ", body)
@@ -335,6 +335,18 @@ func (m *model) View() tea.View {
 	v.AltScreen = true
 	v.WindowTitle = "entrawiz"
 	return v
+}
+
+// wideScreen is a screen that needs the whole width: values to copy whole.
+type wideScreen interface{ Wide() bool }
+
+// railBeside reports whether the rail stands beside the screen, rather
+// than collapsed to a line above it.
+func (m *model) railBeside() bool {
+	if w, ok := m.screen.(wideScreen); ok && w.Wide() {
+		return false
+	}
+	return m.showRail && m.width >= wideLayout
 }
 
 // railWidth is the rail's width beside the screen, border included.

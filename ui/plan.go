@@ -136,6 +136,8 @@ func (s *planScreen) body() string {
 		case "pending":
 			// Consent this admin cannot grant: left, with its URL, for one who can.
 			glyph, style = "…", st.Warn
+		case "check":
+			glyph, style = "?", st.Subtle
 		}
 		b.WriteString(style.Render(fmt.Sprintf("%s %-*s", glyph, actionW, it.Action)) + " " + ansi.Wrap(steps.Printable(it.Object), detailW, " ") + "\n")
 		if it.Detail != "" {

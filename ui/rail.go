@@ -106,6 +106,9 @@ func (r *rail) apply(ev steps.Event) {
 		it.status, it.result = statusDone, ev.Message
 	case steps.StepSkipped:
 		it.status, it.result = statusSkipped, "already done: "+ev.Message
+		if ev.NotNeeded {
+			it.result = "not needed: " + ev.Message
+		}
 	case steps.StepFailed:
 		it.status = statusFailed
 		it.result = ev.Message

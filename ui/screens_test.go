@@ -7,7 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/charmbracelet/x/ansi"
+
 	"github.com/entrawiz/entrawiz/graphapi"
+	"github.com/entrawiz/entrawiz/steps"
 	"github.com/entrawiz/entrawiz/store"
 )
 
@@ -448,4 +451,47 @@ func TestPlanScrollsWhenTallerThanTheTerminal(t *testing.T) {
 	d.lacks("↓ more")
 	d.press("pgup", "pgup", "pgup", "up")
 	d.contains(`App registration "Directory Sync"`, "↓ more")
+}
+
+// TestHandoffNeverWrapsAValueToCopy: a mouse copy of a wrapped value takes
+// the line break (or loses the part after a hyphen), so the secret and the
+// URLs are each on one line whole, or cut with their copy key said.
+func TestHandoffNeverWrapsAValueToCopy(t *testing.T) {
+	for _, size := range [][2]int{{100, 30}, {80, 30}} {
+		f := newFake(t)
+		f.tenant, f.silent = "contoso.com", true
+		d := toPlan(t, f, Options{Width: size[0], Height: size[1]})
+		d.press("enter", "s", "s")
+		view := d.screen()
+		for _, v := range []string{"Xy8Q~s3cr3tV4lu3-abcdefghijklmnop", "https://login.microsoftonline.com/4a1c3f2e-8d7b-4e6a-9c5d-1b2a3c4d5e6f/v2.0"} {
+			if !slices.ContainsFunc(strings.Split(view, "\n"), func(l string) bool { return strings.Contains(l, v) }) {
+				t.Errorf("%dx%d: %q is not on one line:\n%s", size[0], size[1], v, view)
+			}
+		}
+		if size[0] == 80 {
+			d.contains("(6 copies it whole)")
+		}
+		d.press("6")
+		if got := d.clipboard; len(got) != 1 || !strings.HasSuffix(got[0], "/v2.0/.well-known/openid-configuration") {
+			t.Fatalf("clipboard = %q", got)
+		}
+		d.contains("✓ copied OpenID Connect metadata URL", "(108 characters sent)", "some terminals drop")
+	}
+}
+
+// TestStepNotNeededIsNotAlreadyDone: a step the profile does not ask for
+// (assignment, for a profile with none) is not shown as done.
+func TestStepNotNeededIsNotAlreadyDone(t *testing.T) {
+	ev := steps.Event{Step: "assign", Title: "Assignment and group", Kind: steps.StepSkipped, NotNeeded: true, Message: "the profile needs no assignment or group"}
+	var b strings.Builder
+	NewLines(&b).Report(ev)
+	if !strings.Contains(b.String(), "not needed: the profile needs no assignment or group") || strings.Contains(b.String(), "already done") {
+		t.Errorf("headless line = %q", b.String())
+	}
+	r := newRail()
+	r.apply(steps.Event{Step: "assign", Kind: steps.StepStarted})
+	r.apply(ev)
+	if got := ansi.Strip(r.view(newStyles(false), "", 40, 30)); !strings.Contains(got, "not needed") || strings.Contains(got, "already done: the profile") {
+		t.Errorf("rail = %q", got)
+	}
 }

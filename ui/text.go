@@ -47,7 +47,11 @@ func (r *Lines) Report(ev steps.Event) {
 		fmt.Fprintf(r.w, "  ✓ %s\n", ev.Message)
 		r.Steps = append(r.Steps, StepLine{Step: ev.Step, Result: "done", Detail: ev.Message})
 	case steps.StepSkipped:
-		fmt.Fprintf(r.w, "  ✓ already done: %s\n", ev.Message)
+		if ev.NotNeeded {
+			fmt.Fprintf(r.w, "  – not needed: %s\n", ev.Message)
+		} else {
+			fmt.Fprintf(r.w, "  ✓ already done: %s\n", ev.Message)
+		}
 		r.Steps = append(r.Steps, StepLine{Step: ev.Step, Result: "skipped", Detail: ev.Message})
 	case steps.StepFailed:
 		fmt.Fprintf(r.w, "  ✗ %s\n", ev.Message)

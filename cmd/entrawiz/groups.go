@@ -8,6 +8,7 @@ import (
 
 	"github.com/entrawiz/entrawiz/app"
 	"github.com/entrawiz/entrawiz/graphapi"
+	"github.com/entrawiz/entrawiz/store"
 )
 
 // The groups commands run app-only with the connection's stored secret, as
@@ -20,6 +21,7 @@ type groupsOptions struct {
 	Top        int
 	Next       string
 	JSON       bool
+	AllowEmpty bool
 }
 
 func newGroupsCmd(f *factory, runF func(opts *groupsOptions, pick []string) error) *cobra.Command {
@@ -49,10 +51,22 @@ with the client secret from the OS keyring.`,
 	list.Flags().IntVar(&opts.Top, "top", 25, "groups a page (1-999)")
 	list.Flags().StringVar(&opts.Next, "next", "", "the next page: the nextLink of the previous --json output")
 	pick := &cobra.Command{
-		Use:     "pick ID...",
-		Short:   "Pick the groups to sync (replaces the previous pick)",
-		Example: "  entrawiz groups pick 1b5e0c3f-... 9e84...",
-		Args:    usageArgs(cobra.MinimumNArgs(1)),
+		Use:   "pick ID...",
+		Short: "Pick the groups to sync (replaces the previous pick)",
+		Long: `Pick the groups whose users are synced; the pick replaces the previous one.
+
+A group with no users is refused unless --allow-empty: a sync of it gives the
+product no one and disables everyone synced from it before.
+
+Where the profile allows extra groups (sync.extraGroups, as the password
+manager's connector does), the groups after the sync group are extra groups:
+they sync only members who are also in the sync group, and an empty one is not
+synced. With a profile that syncs the group it creates, that group stays the
+sync group and the IDs given are extra groups.`,
+		Example: `  entrawiz groups pick 1b5e0c3f-...
+  entrawiz groups pick 1b5e0c3f-... 9e84...          # the second is an extra group where the profile allows them
+  entrawiz groups pick 1b5e0c3f-... --allow-empty    # the group is empty on purpose (filled later)`,
+		Args: usageArgs(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if runF != nil {
 				return runF(opts, args)
@@ -60,6 +74,7 @@ with the client secret from the OS keyring.`,
 			return f.jsonErrors(opts.JSON, groupsPickRun(cmd, f, opts, args))
 		},
 	}
+	pick.Flags().BoolVar(&opts.AllowEmpty, "allow-empty", false, "pick a group that has no users yet")
 	cmd.AddCommand(list, pick)
 	return cmd
 }
@@ -84,7 +99,7 @@ func groupsListRun(cmd *cobra.Command, f *factory, opts *groupsOptions) error {
 		if l.Picked {
 			mark = "*"
 		}
-		fmt.Fprintf(f.Out, "%s %s  %-40s %d users\n", mark, l.ID, l.DisplayName, l.Users)
+		fmt.Fprintf(f.Out, "%s %s  %-40s %d users\n", mark, l.ID, store.EscapeControls(l.DisplayName), l.Users)
 	}
 	if page.NextLink != "" {
 		fmt.Fprintf(f.ErrOut, "More groups: run again with --next '%s'\n", page.NextLink)
@@ -97,7 +112,7 @@ func groupsPickRun(cmd *cobra.Command, f *factory, opts *groupsOptions, ids []st
 	if err != nil {
 		return err
 	}
-	conn, picked, err := a.PickGroups(cmd.Context(), opts.Connection, ids)
+	conn, picked, err := a.PickGroups(cmd.Context(), opts.Connection, ids, opts.AllowEmpty)
 	if err != nil {
 		return err
 	}
@@ -105,7 +120,11 @@ func groupsPickRun(cmd *cobra.Command, f *factory, opts *groupsOptions, ids []st
 		return f.writeJSON(map[string]any{"connection": conn.Name, "groups": picked})
 	}
 	for _, p := range picked {
-		fmt.Fprintf(f.Out, "picked %s  %s\n", p.ID, p.DisplayName)
+		kind := ""
+		if p.Extra {
+			kind = "  (extra group: only members who are also in the sync group)"
+		}
+		fmt.Fprintf(f.Out, "picked %s  %s%s\n", p.ID, store.EscapeControls(p.DisplayName), kind)
 	}
 	return nil
 }

@@ -87,7 +87,7 @@ that page's whole address and paste it here, then press Enter.
 	root.SetOut(f.Out)
 	root.SetErr(f.ErrOut)
 	root.SetIn(f.In)
-	root.AddCommand(newSetupCmd(f, nil), newStatusCmd(f, nil), newTestCmd(f, nil), newRotateCmd(f, nil), newGroupsCmd(f, nil),
+	root.AddCommand(newSetupCmd(f, nil), newStatusCmd(f, nil), newTestCmd(f, nil), newRotateCmd(f, nil), newGroupsCmd(f, nil), newAssignCmd(f, nil),
 		newSyncCmd(f, nil), newExportCmd(f, nil), newResetCmd(f, nil), newProfilesCmd(f), newDemoCmd(f), newSimCmd(ctx, nil))
 	root.Version = currentBuild().String()
 	root.SetVersionTemplate(versionTemplate)

@@ -19,6 +19,8 @@ type setupOptions struct {
 	Tenant       string
 	AppName      string
 	RedirectURIs []string
+	Assign       []string
+	AddMembers   []string
 	Yes          bool
 	JSON         bool
 	RevealSecret bool
@@ -54,6 +56,10 @@ Every step checks first whether it is already done, so running setup again
 changes nothing that is already right, and finishes what a stopped run left.
 Only one setup of a connection runs at a time; another is refused at once.
 
+--assign gives existing users and groups access to the app (assignment with the
+default access role) and --add-member puts them in the group the profile creates;
+each name is looked up before anything is written.
+
 The values the product asks for are printed at the end; the client secret is
 shown only with --reveal-secret, or piped to a command with --deliver-cmd.
 
@@ -76,7 +82,9 @@ Administrator or Privileged Role Administrator; after they open it, run
   ENTRAWIZ_PFX_PASSWORD=... entrawiz setup --profile ./cert-product.json --tenant contoso.onmicrosoft.com --pfx-out product.pfx
   entrawiz setup --profile ./print-server.json --tenant 72f988bf-86f1-41af-91ab-2d7cd011db47 --yes --json
   entrawiz setup --profile sso --tenant contoso.com --redirect-uri https://app.contoso.com/cb \
-      --deliver-cmd 'vendorctl set-secret --stdin'`,
+      --deliver-cmd 'vendorctl set-secret --stdin'
+  entrawiz setup --profile ./legal-ai.json --tenant contoso.com --yes \
+      --assign megan@contoso.com --assign "Legal Team"`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opts.Profile == "" {
@@ -109,6 +117,8 @@ Administrator or Privileged Role Administrator; after they open it, run
 	fl.StringVar(&opts.Tenant, "tenant", "", "tenant ID or a verified domain, e.g. contoso.onmicrosoft.com")
 	fl.StringVar(&opts.AppName, "app-name", "", "the app's display name in Entra (default: the profile's appName)")
 	fl.StringSliceVar(&opts.RedirectURIs, "redirect-uri", nil, "web redirect URI(s), replacing the profile's (repeat or comma-separate)")
+	fl.StringArrayVar(&opts.Assign, "assign", nil, "assign a user (UPN or object ID) or group (object ID or exact name) to the app; repeatable")
+	fl.StringArrayVar(&opts.AddMembers, "add-member", nil, "add a user or group to the group the profile creates; repeatable")
 	fl.BoolVarP(&opts.Yes, "yes", "y", false, "go ahead without asking to confirm the plan (required when not interactive)")
 	fl.BoolVar(&opts.JSON, "json", false, "print the result as JSON on stdout")
 	fl.BoolVar(&opts.RevealSecret, "reveal-secret", false, "print the client secret's value once (it is otherwise only in the keyring)")
@@ -163,6 +173,7 @@ func setupRun(cmd *cobra.Command, f *factory, opts *setupOptions) error {
 		s.Deliver = app.DeliverTo(opts.DeliverCmd)
 	}
 	s.Options.AllowSecretExemption = opts.AllowSecretExemption
+	s.People = steps.PeopleRequest{Assign: opts.Assign, Members: opts.AddMembers}
 	if err := s.SignIn(ctx, f.showDeviceCode); err != nil {
 		return err
 	}

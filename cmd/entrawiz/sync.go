@@ -19,6 +19,7 @@ type syncOptions struct {
 	Full             bool
 	Every            time.Duration
 	AllowMassDisable bool
+	AllowEmpty       bool
 	JSON             bool
 }
 
@@ -49,6 +50,7 @@ naming the process that runs. A run that was stopped is resumed by the next one.
 	fl.BoolVar(&opts.Full, "full", false, "read the picked groups in full instead of only the changes")
 	fl.DurationVar(&opts.Every, "every", 0, "run again at this interval (with jitter, backing off after failures) until interrupted")
 	fl.BoolVar(&opts.AllowMassDisable, "allow-mass-disable", false, "apply a run even if it disables more users than the safety limit")
+	fl.BoolVar(&opts.AllowEmpty, "allow-empty", false, "let a first or --full sync read a picked group that has no users")
 	return cmd
 }
 
@@ -71,7 +73,7 @@ func syncRun(cmd *cobra.Command, f *factory, opts *syncOptions) error {
 			}
 		}
 	}
-	req := app.SyncRequest{DryRun: opts.DryRun, Full: opts.Full, AllowMassDisable: opts.AllowMassDisable}
+	req := app.SyncRequest{DryRun: opts.DryRun, Full: opts.Full, AllowMassDisable: opts.AllowMassDisable, AllowEmpty: opts.AllowEmpty}
 	if opts.Every == 0 {
 		conn, res, err := a.Sync(cmd.Context(), opts.Connection, req, report)
 		return syncResult(f, opts, app.SyncRun{Conn: conn, Result: res, Err: err})
