@@ -66,7 +66,7 @@ func (w *world) run(a *App, p *steps.Profile, o steps.PreflightOptions) (*Setup,
 func (w *world) writes() []string {
 	var out []string
 	for _, r := range w.srv.Requests() {
-		if r.Service == "graph" && r.Method != http.MethodGet {
+		if r.IsGraphWrite() {
 			out = append(out, r.Method+" "+r.Path)
 		}
 	}

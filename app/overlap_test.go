@@ -199,7 +199,7 @@ func TestNoTenantWriteWithoutAWorkingSecretStore(t *testing.T) {
 	writes := func() int {
 		n := 0
 		for _, r := range w.srv.Requests() {
-			if r.Service != "login" && r.Method != "GET" {
+			if r.IsGraphWrite() {
 				n++
 			}
 		}

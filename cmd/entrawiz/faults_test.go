@@ -25,7 +25,7 @@ import (
 func assertNoGraphWrites(t *testing.T, reqs []sim.LoggedRequest) {
 	t.Helper()
 	for _, r := range reqs {
-		if r.Service == "graph" && r.Method != http.MethodGet {
+		if r.IsGraphWrite() {
 			t.Errorf("a write reached Graph: %s %s %d", r.Method, r.Path, r.Status)
 		}
 	}

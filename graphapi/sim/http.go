@@ -29,6 +29,19 @@ type LoggedRequest struct {
 	Took    time.Duration `json:"took"`
 }
 
+// IsGraphWrite reports whether the request changed, or asked to change,
+// the directory: a Graph request other than a read. A JSON batch is judged
+// by its items, which the log holds one by one, not by its POST envelope.
+func (r LoggedRequest) IsGraphWrite() bool {
+	switch {
+	case r.Service != "graph" && r.Service != "graph-batch":
+		return false
+	case r.Service == "graph" && r.Path == "/v1.0/$batch":
+		return false
+	}
+	return r.Method != http.MethodGet
+}
+
 func newRequestLog() *requestLog { return &requestLog{} }
 
 func (l *requestLog) add(r LoggedRequest) {
