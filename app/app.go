@@ -38,6 +38,9 @@ type Options struct {
 	Command string
 	// OnDeviceCode, in tests, is told each device code so it can approve it.
 	OnDeviceCode func(code string)
+	// Scheduler is the OS scheduler `entrawiz schedule` uses; zero: this
+	// machine's.
+	Scheduler Scheduler
 }
 
 // App runs entrawiz's operations. It is safe for concurrent use.

@@ -53,10 +53,19 @@ func checkSecret(ctx context.Context, r *Run) (bool, string, error) {
 		}
 		return false, "", err
 	}
-	if !s.End.After(r.Env.now()) {
+	// The app's endDateTime, as read now, is the secret's end: it may
+	// have been expired early in the portal, whatever the config says.
+	end := s.End
+	for _, pw := range r.Plan.Existing.Passwords {
+		if strings.EqualFold(pw.KeyID, s.KeyID) && !pw.End.IsZero() {
+			end = pw.End
+		}
+	}
+	if !end.After(r.Env.now()) {
+		r.Progress(fmt.Sprintf("the stored secret %s… ended on %s in Entra: a new one is made", s.Hint, end.Format("2006-01-02")))
 		return false, "", nil
 	}
-	return true, fmt.Sprintf("secret %s… kept in the keyring, expires %s", s.Hint, s.End.Format("2006-01-02")), nil
+	return true, fmt.Sprintf("secret %s… kept in the keyring, expires %s", s.Hint, end.Format("2006-01-02")), nil
 }
 
 func applySecret(ctx context.Context, r *Run) (string, error) {

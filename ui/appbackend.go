@@ -128,3 +128,8 @@ func (b *AppBackend) Sync(ctx context.Context, connection string, req SyncReques
 func (b *AppBackend) SyncRuns(ctx context.Context, connection string, n int) ([]store.RunRecord, error) {
 	return b.App.SyncRuns(ctx, connection, n)
 }
+
+// CheckTenant asks the tenant about a saved connection.
+func (b *AppBackend) CheckTenant(ctx context.Context, connection string) (*app.LiveView, error) {
+	return b.App.CheckTenant(ctx, connection)
+}

@@ -65,6 +65,9 @@ type Backend interface {
 	// progress as "sync" events; a run refused by the safety limits
 	// returns a *steps.SafetyError and changes nothing.
 	Sync(ctx context.Context, connection string, req SyncRequest, report func(steps.Event)) (*steps.SyncResult, error)
+	// CheckTenant asks the tenant about a saved connection without
+	// prompting anyone (app.App.CheckTenant); nothing is written.
+	CheckTenant(ctx context.Context, connection string) (*app.LiveView, error)
 	// SyncRuns returns the last n sync runs, newest first.
 	SyncRuns(ctx context.Context, connection string, n int) ([]store.RunRecord, error)
 }

@@ -140,6 +140,12 @@ func (m *model) outcome(msg tea.Msg) (tea.Cmd, bool) {
 		m.afterSetup = msg.open
 		return connectionsCmd(m.b), true
 
+	case tenantCheckedMsg:
+		if m.dash != nil {
+			m.dash.checked(msg.name, msg.view)
+		}
+		return nil, true
+
 	case connectionsLoaded:
 		if msg.err != nil {
 			return m.show(newFailure(m.c, opLoad, "Reading the saved connections failed", msg.err, false, false)), true
@@ -398,7 +404,21 @@ func (m *model) dashboard(conns []store.Connection) tea.Cmd {
 		m.dash = newDashboard(m.c, conns)
 	}
 	m.dash.setConnections(conns)
-	return m.show(m.dash)
+	return tea.Batch(m.show(m.dash), m.checkTenants(conns))
+}
+
+// checkTenants asks the tenant about each connection the dashboard has no
+// word on yet, so what it shows of a secret is what Entra says.
+func (m *model) checkTenants(conns []store.Connection) tea.Cmd {
+	var cmds []tea.Cmd
+	for _, c := range conns {
+		if _, ok := m.dash.live[c.Name]; ok {
+			continue
+		}
+		m.dash.live[c.Name] = nil // asked; the answer fills it
+		cmds = append(cmds, checkTenantCmd(m.b, c.Name))
+	}
+	return tea.Batch(cmds...)
 }
 
 func (m *model) startSignIn() tea.Cmd {
