@@ -128,21 +128,18 @@ func (a *App) checkAsApp(ctx context.Context, conn *store.Connection, p *steps.P
 // assignments with the admin's saved sign-in, if there is one; it never
 // asks the admin to sign in.
 func (a *App) checkAsAdmin(ctx context.Context, conn *store.Connection, p *steps.Profile, v *LiveView) {
-	admin, _, err := a.newAdmin(conn.Tenant.ID, steps.AdminScopes(p))
+	admin, _, id, err := a.savedSignIn(ctx, conn.Tenant, steps.AdminScopes(p))
 	if err == nil {
-		var id graphapi.Identity
-		if id, err = admin.SignInSilent(ctx); err == nil {
-			var g *graphapi.Client
-			if g, err = graphapi.NewClient(graphapi.ClientOptions{Cloud: a.cloud, Tokens: admin, Tracer: a.o.Tracer}); err == nil {
-				v.Via = append(v.Via, "the saved sign-in of "+id.UPN)
-				a.readAsAdmin(ctx, g, conn, p, v)
-				return
-			}
+		var g *graphapi.Client
+		if g, err = graphapi.NewClient(graphapi.ClientOptions{Cloud: a.cloud, Tokens: admin, Tracer: a.o.Tracer}); err == nil {
+			v.Via = append(v.Via, "the saved sign-in of "+id.UPN)
+			a.readAsAdmin(ctx, g, conn, p, v)
+			return
 		}
 	}
 	what := "the secret's end date in Entra, the delegated consent and the group assignments were not read"
 	if graphapi.IsKind(err, graphapi.KindSignInRequired, graphapi.KindSignIn, graphapi.KindConsentNeeded) {
-		v.Limits = append(v.Limits, what+": no saved admin sign-in (any command that signs you in, such as `entrawiz rotate`, saves one)")
+		v.Limits = append(v.Limits, what+": no saved admin sign-in (any command that signs you in, such as `entrawiz rotate`, saves one; "+graphapi.Classify(err).Message+")")
 		return
 	}
 	v.Limits = append(v.Limits, what+": "+err.Error())

@@ -57,6 +57,8 @@ type RotateRequest struct {
 	// Deliver, when set, hands the new secret to the product before it is
 	// made the active one.
 	Deliver func(ctx context.Context, secret string) error
+	// NoPrompt signs in from the saved sign-in only (a scheduled run).
+	NoPrompt bool
 }
 
 // ErrManualApp means the connection's app was registered by hand, so
@@ -88,7 +90,12 @@ func (a *App) Rotate(ctx context.Context, name string, req RotateRequest, show f
 	if conn, p, save, err = a.open(conn.Name); err != nil {
 		return nil, err
 	}
-	sess, err := a.signIn(ctx, conn.Tenant.ID, steps.AdminScopes(p), show)
+	var sess *session
+	if req.NoPrompt {
+		sess, err = a.signInNoPrompt(ctx, conn.Tenant, conn.Name, steps.AdminScopes(p))
+	} else {
+		sess, err = a.signIn(ctx, conn.Tenant.ID, steps.AdminScopes(p), show)
+	}
 	if err != nil {
 		return nil, err
 	}

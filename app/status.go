@@ -112,6 +112,8 @@ func DescribeConnection(c *store.Connection, now time.Time, live *LiveView) Conn
 		}
 		ss.DaysLeft, ss.State = steps.DaysLeft(now, ss.Expires), steps.ExpiryState(now, ss.Expires)
 		switch {
+		case live != nil && live.AppExists != nil && !*live.AppExists:
+			ss.State, ss.DaysLeft, ss.Source = "removed", 0, "tenant"
 		case live != nil && live.SecretOnApp != nil && !*live.SecretOnApp:
 			ss.State, ss.DaysLeft, ss.Source = "removed", 0, "tenant"
 		case live != nil && live.SecretRefused == "invalid":
@@ -135,6 +137,13 @@ func DescribeConnection(c *store.Connection, now time.Time, live *LiveView) Conn
 		st.Warnings = append(st.Warnings, "no client secret is stored")
 	}
 	st.Credentials = connectionCredentials(c, now)
+	if ss := st.Secret; ss != nil && ss.Source == "tenant" {
+		for i := range st.Credentials {
+			if strings.EqualFold(st.Credentials[i].KeyID, ss.KeyID) {
+				st.Credentials[i].End, st.Credentials[i].DaysLeft, st.Credentials[i].State = ss.Expires, ss.DaysLeft, ss.State
+			}
+		}
+	}
 	for _, cr := range st.Credentials {
 		if cr.Status == steps.SecretNext {
 			st.Warnings = append(st.Warnings, "a rotation stopped before its new secret "+cr.Hint+"… was active: run `entrawiz rotate` to finish it")
