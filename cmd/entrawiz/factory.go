@@ -48,6 +48,10 @@ type factory struct {
 	OnDeviceCode func(code string)
 	// ShortSyncIntervals, in tests, allows sync --every below a minute.
 	ShortSyncIntervals bool
+	// Exe, in tests, is the binary `schedule install` schedules (default:
+	// this one); Scheduler is the OS scheduler it installs into.
+	Exe       string
+	Scheduler app.Scheduler
 }
 
 func (f *factory) addGlobalFlags(fs *pflag.FlagSet) {
@@ -87,7 +91,7 @@ func (f *factory) app(cmd *cobra.Command) (*app.App, error) {
 	}
 	return app.New(app.Options{ConfigDir: g.ConfigDir, Secrets: f.Secrets(), Cloud: g.Cloud, LoginURL: g.LoginURL,
 		GraphURL: g.GraphURL, CAFile: g.CAFile, AdminClientID: g.AdminClientID, Tracer: tracer, Now: f.Now,
-		Backoff: f.Backoff, Command: cmd.CommandPath(), OnDeviceCode: f.OnDeviceCode})
+		Backoff: f.Backoff, Command: cmd.CommandPath(), OnDeviceCode: f.OnDeviceCode, Scheduler: f.Scheduler})
 }
 
 func (f *factory) now() time.Time {

@@ -81,5 +81,6 @@ connection is set up); try it safely with ` + "`entrawiz demo`" + `.
 	root.SetIn(f.In)
 	root.AddCommand(newSetupCmd(f, nil), newStatusCmd(f, nil), newTestCmd(f, nil), newRotateCmd(f, nil), newGroupsCmd(f, nil),
 		newSyncCmd(f, nil), newExportCmd(f, nil), newResetCmd(f, nil), newProfilesCmd(f), newDemoCmd(f), newSimCmd(ctx, nil))
+	root.AddCommand(newScheduleCmd(f), newSecretCmd(f, nil))
 	return root
 }
