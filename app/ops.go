@@ -100,7 +100,30 @@ func (a *App) Rotate(ctx context.Context, name string, req RotateRequest, show f
 		return nil, err
 	}
 	run := &steps.Run{Env: a.env(sess.graph, conn.Tenant.ID, report, save), Profile: p, Conn: conn, Deliver: req.Deliver}
-	return steps.RotateSecret(ctx, run, req.RotateOptions)
+	mark := a.writes.mark()
+	res, err := steps.RotateSecret(ctx, run, req.RotateOptions)
+	if calls := a.writes.since(mark); len(calls) > 0 {
+		var done []string
+		if res.Rotated && res.Secret != nil {
+			done = append(done, "added client secret "+res.Secret.KeyID+" ("+res.Secret.DisplayName+"), ends "+res.Secret.End.UTC().Format("2006-01-02"))
+		}
+		for _, s := range res.Retiring {
+			done = append(done, "kept the replaced secret "+s.KeyID+" until "+orUnknown(s.RemoveAfter.UTC().Format("2006-01-02"))+" or `entrawiz rotate --finish`")
+		}
+		for _, id := range res.Removed {
+			done = append(done, "removed client secret "+id)
+		}
+		if err != nil {
+			done = append(done, "the rotation stopped: "+err.Error())
+		}
+		if path, rerr := a.writeRecord(ChangeRecord{Kind: "rotation", By: sess.identity.UPN, At: a.now(), Done: done, Conn: run.Conn, Calls: calls}); rerr == nil {
+			res.Recorded = path
+		}
+	}
+	if err == nil && res.Rotated {
+		a.writeReminder(run.Conn)
+	}
+	return res, err
 }
 
 // Handoff returns the values the product asks for; the secret's value only

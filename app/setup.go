@@ -20,6 +20,10 @@ type Setup struct {
 	// Deliver, when set, hands the client secret to the product.
 	Deliver func(ctx context.Context, secret string) error
 
+	// Reminder and Record are the calendar reminder and the change record
+	// an executed setup wrote.
+	Reminder, Record string
+
 	sess *session
 	plan *steps.Plan
 	conn *store.Connection
@@ -136,7 +140,23 @@ func (s *Setup) Execute(ctx context.Context, report func(steps.Event)) error {
 	run := &steps.Run{Env: s.a.env(s.sess.graph, s.sess.identity.TenantID, report, s.save), Profile: s.profile, Conn: s.conn,
 		Plan: s.plan, Deliver: s.Deliver}
 	steps.RecordProfile(s.conn, s.profile)
-	return run.Execute(ctx, steps.Procedure())
+	mark := s.a.writes.mark()
+	if err := run.Execute(ctx, steps.Procedure()); err != nil {
+		return err
+	}
+	s.Reminder, _ = s.a.writeReminder(s.conn)
+	var done []string
+	for _, it := range s.plan.Items {
+		if it.Action != "keep" {
+			done = append(done, it.Action+" "+it.Object+": "+it.Detail)
+		}
+	}
+	if len(done) == 0 {
+		done = []string{"nothing: everything was already in place"}
+	}
+	s.Record, err = s.a.writeRecord(ChangeRecord{Kind: "setup", By: s.UPN(), At: s.a.now(), Done: done, Conn: s.conn,
+		Calls: s.a.writes.since(mark)})
+	return err
 }
 
 // replanIfChanged makes the plan again when the saved connection is no

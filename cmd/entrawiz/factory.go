@@ -52,6 +52,8 @@ type factory struct {
 	// this one); Scheduler is the OS scheduler it installs into.
 	Exe       string
 	Scheduler app.Scheduler
+	// RecordFile is where --record puts this run's change record.
+	RecordFile string
 }
 
 func (f *factory) addGlobalFlags(fs *pflag.FlagSet) {
@@ -79,18 +81,19 @@ func (f *factory) addGlobalFlags(fs *pflag.FlagSet) {
 		"public client used for your sign-in (default: Microsoft Graph Command Line Tools)")
 	fs.BoolVar(&g.NoColor, "no-color", envBool("NO_COLOR") || os.Getenv("NO_COLOR") != "", "no colour in output")
 	fs.BoolVar(&g.Accessible, "accessible", envBool("ACCESSIBLE") || os.Getenv("TERM") == "dumb", "plain line prompts for screen readers")
+	fs.StringVar(&f.RecordFile, "record", env("RECORD", ""), "write the change record of a setup, rotation or reset to this file (default: the config directory's records folder)")
 	fs.BoolVar(&g.Debug, "debug", envBool("DEBUG"), "trace every identity and Graph call (method, path, status, request-id, time) on stderr; never tokens or secrets")
 }
 
 // app makes the application layer for a command from the global flags.
 func (f *factory) app(cmd *cobra.Command) (*app.App, error) {
 	g := f.Global
-	var tracer *graphapi.Tracer
+	var debugTo io.Writer
 	if g.Debug {
-		tracer = graphapi.NewTracer(f.ErrOut)
+		debugTo = f.ErrOut
 	}
 	return app.New(app.Options{ConfigDir: g.ConfigDir, Secrets: f.Secrets(), Cloud: g.Cloud, LoginURL: g.LoginURL,
-		GraphURL: g.GraphURL, CAFile: g.CAFile, AdminClientID: g.AdminClientID, Tracer: tracer, Now: f.Now,
+		GraphURL: g.GraphURL, CAFile: g.CAFile, AdminClientID: g.AdminClientID, DebugTo: debugTo, RecordFile: f.RecordFile, Now: f.Now,
 		Backoff: f.Backoff, Command: cmd.CommandPath(), OnDeviceCode: f.OnDeviceCode, Scheduler: f.Scheduler})
 }
 

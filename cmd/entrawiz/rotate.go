@@ -131,9 +131,11 @@ func rotateRun(cmd *cobra.Command, f *factory, opts *rotateOptions) error {
 			fmt.Fprintln(f.ErrOut, "Warning: the new client secret is printed below. Give it to the product now; it stays in the OS keyring.")
 		}
 	}
-	if rotErr == nil && res.Recorded != "" {
-		fmt.Fprintf(f.ErrOut, "Change record: %s\n", res.Recorded)
+	reminder := ""
+	if rotErr == nil && res.Rotated {
+		reminder = app.ReminderPath(f.Global.ConfigDir, res.Connection)
 	}
+	writeAfterward(f, res.Recorded, reminder)
 	if opts.JSON {
 		if rotErr != nil {
 			info := app.Describe(rotErr)
@@ -152,4 +154,15 @@ func rotateRun(cmd *cobra.Command, f *factory, opts *rotateOptions) error {
 	}
 	ui.WriteRotation(f.Out, res, out.Handoff)
 	return nil
+}
+
+// writeAfterward says where the change record and the calendar reminder
+// of a run are, on stderr.
+func writeAfterward(f *factory, record, reminder string) {
+	if record != "" {
+		fmt.Fprintf(f.ErrOut, "Change record (for your change ticket): %s\n", record)
+	}
+	if reminder != "" {
+		fmt.Fprintf(f.ErrOut, "Calendar reminder of the secret's expiry (alarms 30 and 7 days before): %s\n", reminder)
+	}
 }

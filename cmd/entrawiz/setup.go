@@ -159,6 +159,7 @@ func setupRun(cmd *cobra.Command, f *factory, opts *setupOptions) error {
 	if err := s.Execute(ctx, rep.Report); err != nil {
 		return err
 	}
+	writeAfterward(f, s.Record, s.Reminder)
 	conn := s.Connection()
 	handoff, err := a.Handoff(conn.Name, opts.RevealSecret)
 	if err != nil {
