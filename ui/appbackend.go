@@ -65,7 +65,8 @@ func (a appSetup) Preflight(ctx context.Context, report func(steps.Event)) (*ste
 func (a appSetup) Execute(ctx context.Context, report func(steps.Event)) error {
 	return a.s.Execute(ctx, report)
 }
-func (a appSetup) Connection() string { return a.s.Connection().Name }
+func (a appSetup) Connection() string        { return a.s.Connection().Name }
+func (a appSetup) Written() (string, string) { return a.s.Record, a.s.Reminder }
 
 // Manual records a connection made by hand.
 func (b *AppBackend) Manual(ctx context.Context, tenant string, p *steps.Profile, clientID, secret string, report func(steps.Event)) (string, error) {

@@ -103,4 +103,7 @@ type Setup interface {
 	Execute(ctx context.Context, report func(steps.Event)) error
 	// Connection names the connection the setup makes.
 	Connection() string
+	// Written are the change record and the calendar reminder of the
+	// secret's expiry an executed setup wrote ("" for none); no I/O.
+	Written() (record, reminder string)
 }

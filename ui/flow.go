@@ -69,7 +69,11 @@ func (m *model) intent(msg tea.Msg) (tea.Cmd, bool) {
 		}
 		m.finished = true
 		m.rail.set(railHandoff, statusDone, "values handed to the product")
-		return m.show(newFinish(m.c, m.profile, m.plan, m.manual)), true
+		fin := newFinish(m.c, m.profile, m.plan, m.manual)
+		if m.setup != nil {
+			fin.record, fin.reminder = m.setup.Written()
+		}
+		return m.show(fin), true
 
 	case testConnMsg:
 		return m.startTest(msg.name), true
