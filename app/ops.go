@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"os"
 
 	"github.com/entrawiz/entrawiz/steps"
 	"github.com/entrawiz/entrawiz/store"
@@ -140,6 +141,18 @@ func (a *App) Handoff(name string, reveal bool) ([]steps.HandoffValue, error) {
 // leaves the config. With deleteApp the admin signs in (a device code goes
 // to show) and the app registration is deleted in Entra first.
 func (a *App) Reset(ctx context.Context, name string, deleteApp bool, show func(DeviceCode)) error {
+	return a.ResetWith(ctx, name, ResetRequest{DeleteApp: deleteApp}, show)
+}
+
+// ResetRequest is what a reset deletes in Entra besides forgetting.
+type ResetRequest struct {
+	DeleteApp, DeleteGroup bool
+}
+
+// ResetWith is Reset that can also delete the group the setup created;
+// both deletions are recorded in a change record.
+func (a *App) ResetWith(ctx context.Context, name string, req ResetRequest, show func(DeviceCode)) error {
+	deleteApp := req.DeleteApp
 	conn, err := a.Connection(name)
 	if err != nil {
 		return err
@@ -155,20 +168,42 @@ func (a *App) Reset(ctx context.Context, name string, deleteApp bool, show func(
 		return err
 	}
 	var g steps.Graph
-	if deleteApp {
+	var by string
+	if deleteApp || req.DeleteGroup {
 		// The app is deleted only if the config can then forget it.
 		if err := a.checkLocal(false); err != nil {
 			return err
 		}
-		sess, err := a.signIn(ctx, conn.Tenant.ID, []string{"Application.ReadWrite.All", "User.Read"}, show)
+		scopes := []string{"Application.ReadWrite.All", "User.Read"}
+		if req.DeleteGroup {
+			scopes = append(scopes, "Group.ReadWrite.All")
+		}
+		sess, err := a.signIn(ctx, conn.Tenant.ID, scopes, show)
 		if err != nil {
 			return err
 		}
-		g = sess.graph
+		g, by = sess.graph, sess.identity.UPN
+	}
+	mark := a.writes.mark()
+	var done []string
+	if req.DeleteGroup {
+		name, err := steps.DeleteCreatedGroup(ctx, g, conn)
+		if err != nil {
+			return err
+		}
+		if name != "" {
+			done = append(done, "deleted the group "+name+" the setup created")
+		}
 	}
 	if err := steps.Forget(ctx, g, a.o.Secrets, conn, deleteApp); err != nil {
 		return err
 	}
+	if deleteApp {
+		done = append(done, "deleted the app registration "+conn.App.DisplayName+" with its enterprise app, consents and secrets")
+	}
+	done = append(done, "removed the connection's secrets from "+store.SecretsPlace(a.o.Secrets)+" and the connection from the config")
+	a.writeRecord(ChangeRecord{Kind: "reset", By: by, At: a.now(), Done: done, Conn: conn, Calls: a.writes.since(mark)})
+	os.Remove(ReminderPath(a.o.ConfigDir, conn.Name))
 	return a.updateConfig(func(cfg *store.Config) error {
 		cfg.Remove(conn.Name)
 		return nil
