@@ -33,6 +33,9 @@ func TestSetupAndRotationRecordEveryWrite(t *testing.T) {
 		t.Fatalf("setup wrote %d change records", len(records))
 	}
 	conn := c.conn()
+	if notes, _ := tn.get(t, "/applications/"+conn.App.ObjectID)["notes"].(string); !strings.Contains(notes, "Managed by entrawiz for "+conn.App.DisplayName) {
+		t.Errorf("the app's notes say %q, not who manages it for which product", notes)
+	}
 	checkRecord(t, records[0], setupReqs, tn.info.AdminUPN, conn.App.AppID, steps.ActiveSecret(&conn).KeyID)
 
 	tn.ResetRequests()
