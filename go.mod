@@ -36,7 +36,9 @@ require (
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
 )
 
-require golang.org/x/time v0.14.0 // indirect
+require golang.org/x/time v0.14.0
+
+require github.com/arran4/golang-ical v0.3.4
 
 require (
 	github.com/Azure/azure-sdk-for-go/sdk/azcore v1.19.1 // indirect

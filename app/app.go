@@ -54,6 +54,14 @@ type Options struct {
 	// .test, localhost) on Microsoft's clouds; the demo sets it. On a
 	// tenant at another address (a simulated one) they are accepted.
 	AllowPlaceholders bool
+	// Scheduler is the OS scheduler `entrawiz schedule` uses; zero: this
+	// machine's.
+	Scheduler Scheduler
+	// RecordFile, when set, is where the change record of this run goes
+	// (--record); else the config directory's records folder.
+	RecordFile string
+	// DebugTo, when set, gets the --debug trace (Tracer, if set, wins).
+	DebugTo io.Writer
 }
 
 // App runs entrawiz's operations. It is safe for concurrent use.
@@ -66,6 +74,8 @@ type App struct {
 
 	pasteOnce sync.Once
 	paste     chan string // lines read from PasteFrom, shared by every sign-in
+	// writes are the tenant writes this App made, for change records.
+	writes *writeLog
 }
 
 // New checks the options and makes an App.
@@ -89,7 +99,17 @@ func New(o Options) (*App, error) {
 	if o.Command == "" {
 		o.Command = "entrawiz"
 	}
-	return &App{o: o, cloud: cloud}, nil
+	writes := &writeLog{}
+	if o.Tracer == nil {
+		// The trace is always taken, for the change records' request-ids;
+		// it is printed only with --debug.
+		var w io.Writer = writes
+		if o.DebugTo != nil {
+			w = io.MultiWriter(o.DebugTo, writes)
+		}
+		o.Tracer = graphapi.NewTracer(w)
+	}
+	return &App{o: o, cloud: cloud, writes: writes}, nil
 }
 
 // Options are the options the App was made with.

@@ -31,6 +31,7 @@ func Describe(err error) ErrorInfo {
 		ce  *store.CorruptError
 		cde *store.CorruptDirectoryError
 		nke *store.NoKeyringError
+		nae *NeedsAdminError
 	)
 	switch {
 	case errors.As(err, &be):
@@ -47,6 +48,8 @@ func Describe(err error) ErrorInfo {
 	case errors.As(err, &cde):
 		info.Kind, info.Code, info.Remedy = "local", "CorruptDirectory",
 			"Move the directory database aside (with its -wal and -shm files); the next sync rebuilds it with a full run."
+	case errors.As(err, &nae):
+		info.Kind, info.Code, info.Remedy = "needs admin", "NeedsAdmin", nae.Problems[0].Remedy
 	case errors.As(err, &ie):
 		info.Kind, info.Code = "usage", "BadInput"
 	case errors.Is(err, ErrNoConnection):

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"os"
 
 	"github.com/entrawiz/entrawiz/steps"
 	"github.com/entrawiz/entrawiz/store"
@@ -57,6 +58,8 @@ type RotateRequest struct {
 	// Deliver, when set, hands the new secret to the product before it is
 	// made the active one.
 	Deliver func(ctx context.Context, secret string) error
+	// NoPrompt signs in from the saved sign-in only (a scheduled run).
+	NoPrompt bool
 }
 
 // ErrManualApp means the connection's app was registered by hand, so
@@ -88,15 +91,45 @@ func (a *App) Rotate(ctx context.Context, name string, req RotateRequest, show f
 	if conn, p, save, err = a.open(conn.Name); err != nil {
 		return nil, err
 	}
-	sess, err := a.signIn(ctx, conn.Tenant.ID, steps.AdminScopes(p), show)
+	var sess *session
+	if req.NoPrompt {
+		sess, err = a.signInNoPrompt(ctx, conn.Tenant, conn.Name, steps.AdminScopes(p))
+	} else {
+		sess, err = a.signIn(ctx, conn.Tenant.ID, steps.AdminScopes(p), show)
+	}
 	if err != nil {
 		return nil, err
 	}
 	run := &steps.Run{Env: a.env(sess.graph, conn.Tenant.ID, report, save), Profile: p, Conn: conn, Deliver: req.Deliver}
+	mark := a.writes.mark()
+	var res *steps.RotateResult
 	if steps.UsesCertificate(conn) {
-		return steps.RotateCertificateOp(ctx, run, req.RotateOptions)
+		res, err = steps.RotateCertificateOp(ctx, run, req.RotateOptions)
+	} else {
+		res, err = steps.RotateSecret(ctx, run, req.RotateOptions)
 	}
-	return steps.RotateSecret(ctx, run, req.RotateOptions)
+	if calls := a.writes.since(mark); len(calls) > 0 {
+		var done []string
+		if res.Rotated && res.Secret != nil {
+			done = append(done, "added client secret "+res.Secret.KeyID+" ("+res.Secret.DisplayName+"), ends "+res.Secret.End.UTC().Format("2006-01-02"))
+		}
+		for _, s := range res.Retiring {
+			done = append(done, "kept the replaced secret "+s.KeyID+" until "+orUnknown(s.RemoveAfter.UTC().Format("2006-01-02"))+" or `entrawiz rotate --finish`")
+		}
+		for _, id := range res.Removed {
+			done = append(done, "removed client secret "+id)
+		}
+		if err != nil {
+			done = append(done, "the rotation stopped: "+err.Error())
+		}
+		if path, rerr := a.writeRecord(ChangeRecord{Kind: "rotation", By: sess.identity.UPN, At: a.now(), Done: done, Conn: run.Conn, Calls: calls}); rerr == nil {
+			res.Recorded = path
+		}
+	}
+	if err == nil && res.Rotated {
+		a.writeReminder(run.Conn)
+	}
+	return res, err
 }
 
 // Handoff returns the values the product asks for; the secret's value only
@@ -113,6 +146,18 @@ func (a *App) Handoff(name string, reveal bool) ([]steps.HandoffValue, error) {
 // leaves the config. With deleteApp the admin signs in (a device code goes
 // to show) and the app registration is deleted in Entra first.
 func (a *App) Reset(ctx context.Context, name string, deleteApp bool, show func(DeviceCode)) error {
+	return a.ResetWith(ctx, name, ResetRequest{DeleteApp: deleteApp}, show)
+}
+
+// ResetRequest is what a reset deletes in Entra besides forgetting.
+type ResetRequest struct {
+	DeleteApp, DeleteGroup bool
+}
+
+// ResetWith is Reset that can also delete the group the setup created;
+// both deletions are recorded in a change record.
+func (a *App) ResetWith(ctx context.Context, name string, req ResetRequest, show func(DeviceCode)) error {
+	deleteApp := req.DeleteApp
 	conn, err := a.Connection(name)
 	if err != nil {
 		return err
@@ -128,20 +173,42 @@ func (a *App) Reset(ctx context.Context, name string, deleteApp bool, show func(
 		return err
 	}
 	var g steps.Graph
-	if deleteApp {
+	var by string
+	if deleteApp || req.DeleteGroup {
 		// The app is deleted only if the config can then forget it.
 		if err := a.checkLocal(false); err != nil {
 			return err
 		}
-		sess, err := a.signIn(ctx, conn.Tenant.ID, []string{"Application.ReadWrite.All", "User.Read"}, show)
+		scopes := []string{"Application.ReadWrite.All", "User.Read"}
+		if req.DeleteGroup {
+			scopes = append(scopes, "Group.ReadWrite.All")
+		}
+		sess, err := a.signIn(ctx, conn.Tenant.ID, scopes, show)
 		if err != nil {
 			return err
 		}
-		g = sess.graph
+		g, by = sess.graph, sess.identity.UPN
+	}
+	mark := a.writes.mark()
+	var done []string
+	if req.DeleteGroup {
+		name, err := steps.DeleteCreatedGroup(ctx, g, conn)
+		if err != nil {
+			return err
+		}
+		if name != "" {
+			done = append(done, "deleted the group "+name+" the setup created")
+		}
 	}
 	if err := steps.Forget(ctx, g, a.o.Secrets, conn, deleteApp); err != nil {
 		return err
 	}
+	if deleteApp {
+		done = append(done, "deleted the app registration "+conn.App.DisplayName+" with its enterprise app, consents and secrets")
+	}
+	done = append(done, "removed the connection's secrets from "+store.SecretsPlace(a.o.Secrets)+" and the connection from the config")
+	a.writeRecord(ChangeRecord{Kind: "reset", By: by, At: a.now(), Done: done, Conn: conn, Calls: a.writes.since(mark)})
+	os.Remove(ReminderPath(a.o.ConfigDir, conn.Name))
 	return a.updateConfig(func(cfg *store.Config) error {
 		cfg.Remove(conn.Name)
 		return nil

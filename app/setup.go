@@ -27,6 +27,10 @@ type Setup struct {
 	// app is set up (assigned to it, or added to the profile's group).
 	People steps.PeopleRequest
 
+	// Reminder and Record are the calendar reminder and the change record
+	// an executed setup wrote.
+	Reminder, Record string
+
 	sess   *session
 	people []steps.Access
 	plan   *steps.Plan
@@ -173,11 +177,27 @@ func (s *Setup) Execute(ctx context.Context, report func(steps.Event)) error {
 	run := &steps.Run{Env: s.a.env(s.sess.graph, s.sess.identity.TenantID, report, s.save), Profile: s.profile, Conn: s.conn,
 		Plan: s.plan, Deliver: s.Deliver, People: s.people}
 	steps.RecordProfile(s.conn, s.profile)
+	mark := s.a.writes.mark()
 	procedure := steps.ProcedureFor(s.plan)
 	if len(s.people) > 0 {
 		procedure = steps.WithGiveAccess(procedure)
 	}
 	if err := run.Execute(ctx, procedure); err != nil {
+		return err
+	}
+	s.Reminder, _ = s.a.writeReminder(s.conn)
+	var done []string
+	for _, it := range s.plan.Items {
+		if it.Action != "keep" {
+			done = append(done, it.Action+" "+it.Object+": "+it.Detail)
+		}
+	}
+	if len(done) == 0 {
+		done = []string{"nothing: everything was already in place"}
+	}
+	s.Record, err = s.a.writeRecord(ChangeRecord{Kind: "setup", By: s.UPN(), At: s.a.now(), Done: done, Conn: s.conn,
+		Calls: s.a.writes.since(mark)})
+	if err != nil {
 		return err
 	}
 	return consentPendingError(s.conn)

@@ -36,6 +36,8 @@ type ApplicationSpec struct {
 	IsFallbackPublicClient   bool
 	RequiredResourceAccess   []ResourceAccess
 	Tags                     []string
+	// Notes is the app's notes field (set when it is created).
+	Notes string
 }
 
 // ResourceAccess is the permissions an app asks of one API (its
@@ -141,6 +143,9 @@ func (c *Client) CreateApplication(ctx context.Context, spec ApplicationSpec) (*
 	}
 	if len(spec.Tags) > 0 {
 		body.SetTags(spec.Tags)
+	}
+	if spec.Notes != "" {
+		body.SetNotes(&spec.Notes)
 	}
 	app, err := c.sdk.Applications().Post(ctx, body, nil)
 	if err != nil {

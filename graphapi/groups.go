@@ -336,3 +336,9 @@ func toGroup(g models.Groupable) Group {
 		GroupTypes:      g.GetGroupTypes(),
 	}
 }
+
+// DeleteGroup deletes a group (DELETE /groups/{id}); Entra keeps it in the
+// deleted items for 30 days.
+func (c *Client) DeleteGroup(ctx context.Context, id string) error {
+	return wrap("delete group", c.sdk.Groups().ByGroupId(id).Delete(ctx, nil))
+}

@@ -110,6 +110,13 @@ func CertificateHandoff(secrets store.Secrets, conn *store.Connection) (*graphap
 	return StoredCertificate(secrets, rec)
 }
 
+// AppNotes is what the app registration's notes say: that entrawiz
+// manages it, for which product and profile, and how to see and change it.
+func AppNotes(p *Profile) string {
+	return fmt.Sprintf("Managed by entrawiz for %s (profile %s): its client secrets are rotated by entrawiz and kept in the OS keyring of the machine that set it up. "+
+		"See `entrawiz status` there; change it with `entrawiz setup`, `entrawiz rotate` or `entrawiz reset`.", p.AppName, p.Name)
+}
+
 // Enable marks the connection enabled and, when the caller set Deliver,
 // hands the client secret to the product.
 func Enable() Step {

@@ -185,6 +185,7 @@ func DesiredApp(p *Profile, access graphapi.ResourceAccess) graphapi.Application
 		SPARedirectURIs:          nonNil(p.RedirectURIs.SPA),
 		IsFallbackPublicClient:   p.AllowPublicClient,
 		Tags:                     []string{graphapi.AppTag(p.Name)},
+		Notes:                    AppNotes(p),
 	}
 	if len(access.RoleIDs)+len(access.ScopeIDs) > 0 {
 		spec.RequiredResourceAccess = []graphapi.ResourceAccess{access}

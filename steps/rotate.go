@@ -36,6 +36,10 @@ type RotateOptions struct {
 	CleanUp bool
 	// Remove names credentials to remove even if made outside entrawiz.
 	Remove []string
+	// KeepPending makes no new secret while a rotation is unfinished (its
+	// replaced secret still on the app): a re-run to see the new secret
+	// again must not make a third.
+	KeepPending bool
 }
 
 // Credential is one password credential of the app as entrawiz sees it.
@@ -56,11 +60,16 @@ type Leftover struct {
 
 // RotateResult is what a rotation did.
 type RotateResult struct {
-	Connection  string         `json:"connection"`
-	Rotated     bool           `json:"rotated"`
-	Resumed     bool           `json:"resumed,omitempty"` // a stopped rotation's secret was finished
-	Skipped     string         `json:"skipped,omitempty"` // why no secret was made
-	Secret      *store.Secret  `json:"secret,omitempty"`  // the active secret afterwards
+	Connection string `json:"connection"`
+	Rotated    bool   `json:"rotated"`
+	Resumed    bool   `json:"resumed,omitempty"` // a stopped rotation's secret was finished
+	Skipped    string `json:"skipped,omitempty"` // why no secret was made
+	// Pending: no secret was made because a rotation is unfinished; Secret
+	// is the one it made.
+	Pending bool `json:"pending,omitempty"`
+	// Recorded is the change record written of this rotation, if any.
+	Recorded    string         `json:"record,omitempty"`
+	Secret      *store.Secret  `json:"secret,omitempty"` // the active secret afterwards
 	Notes       []string       `json:"notes,omitempty"`
 	Removed     []string       `json:"removed,omitempty"` // key IDs removed from the app
 	Retiring    []store.Secret `json:"retiring,omitempty"`
@@ -104,6 +113,10 @@ func RotateSecret(ctx context.Context, r *Run, opts RotateOptions) (*RotateResul
 	case next == nil && opts.IfExpiringWithin > 0 && active != nil && !active.End.IsZero() && active.End.Sub(now) > opts.IfExpiringWithin:
 		res.Skipped = fmt.Sprintf("the client secret ends %s (in %d days), not within %s", active.End.Format("2006-01-02"),
 			DaysLeft(now, active.End), opts.IfExpiringWithin)
+	case next == nil && opts.KeepPending && active != nil && retiring(r.Conn) != nil:
+		res.Pending = true
+		res.Skipped = fmt.Sprintf("the rotation that made secret %s… is not finished (the old secret %s… is still on the app): no other secret is made; `entrawiz rotate --finish` ends it",
+			active.Hint, retiring(r.Conn).Hint)
 	default:
 		if next == nil {
 			plan = append(plan, Step{Name: "add-secret", Title: "Add the new client secret", Apply: func(ctx context.Context, r *Run) (string, error) {
@@ -198,7 +211,11 @@ func (r *Run) resumable(app *graphapi.Application) *store.Secret {
 // addNextSecret adds the new credential and stores it as "next"; the
 // active secret is untouched.
 func (r *Run) addNextSecret(ctx context.Context, res *RotateResult) (string, error) {
-	made, lt, err := addWithinPolicy(ctx, r, SecretDisplayName(r.Env.now()), true)
+	replaces := ""
+	if s := ActiveSecret(r.Conn); s != nil {
+		replaces = s.KeyID
+	}
+	made, lt, err := addWithinPolicy(ctx, r, secretName(r, replaces), true)
 	if lt.Note != "" {
 		res.Notes = append(res.Notes, lt.Note)
 	}
@@ -207,7 +224,7 @@ func (r *Run) addNextSecret(ctx context.Context, res *RotateResult) (string, err
 	}
 	name := made.DisplayName
 	if name == "" {
-		name = SecretDisplayName(r.Env.now())
+		name = secretName(r, replaces)
 	}
 	r.wrote = true
 	sec := store.Secret{KeyID: made.KeyID, Hint: made.Hint, DisplayName: name, Start: made.Start, End: made.End,
@@ -342,4 +359,14 @@ func (r *Run) credential(now time.Time, keyID, name, hint string, start, end tim
 // (or setup) read them, or nil.
 func Credentials(conn *store.Connection) []Credential {
 	return conn.State.Credentials
+}
+
+// retiring is a secret a rotation replaced that is still kept, or nil.
+func retiring(c *store.Connection) *store.Secret {
+	for i := range c.Secrets {
+		if s := &c.Secrets[i]; s.Status == SecretRetiring || s.Status == SecretReplaced {
+			return s
+		}
+	}
+	return nil
 }

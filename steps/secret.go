@@ -20,6 +20,25 @@ func SecretDisplayName(now time.Time) string {
 	return secretNamePrefix + now.UTC().Format("2006-01-02")
 }
 
+// secretName is the display name of a client secret entrawiz makes for
+// the run's connection, named after the product so the portal's list says
+// whose it is: "entrawiz 2026-11-23 Print Server Sync connector", and for
+// a rotation "… (replaces 1a2b3c4d)" with the replaced secret's key ID.
+func secretName(r *Run, replaces string) string {
+	name := SecretDisplayName(r.Env.now())
+	product := r.Conn.App.DisplayName
+	if product == "" && r.Profile != nil {
+		product = r.Profile.AppName
+	}
+	if product = strings.TrimSpace(Printable(product)); product != "" {
+		name += " " + product + " connector"
+	}
+	if replaces != "" {
+		name += " (replaces " + replaces[:min(8, len(replaces))] + ")"
+	}
+	return name
+}
+
 // MadeByEntrawiz reports whether a client secret's display name says
 // entrawiz made it.
 func MadeByEntrawiz(displayName string) bool {
@@ -56,15 +75,27 @@ func checkSecret(ctx context.Context, r *Run) (bool, string, error) {
 		}
 		return false, "", err
 	}
-	if !s.End.After(r.Env.now()) {
+	// The app's endDateTime, as read now, is the secret's end: it may
+	// have been expired early in the portal, whatever the config says.
+	end := s.End
+	for _, pw := range r.Plan.Existing.Passwords {
+		if strings.EqualFold(pw.KeyID, s.KeyID) && !pw.End.IsZero() {
+			end = pw.End
+		}
+	}
+	if !end.After(r.Env.now()) {
+		r.Progress(fmt.Sprintf("the stored secret %s… ended on %s in Entra: a new one is made", s.Hint, end.Format("2006-01-02")))
 		return false, "", nil
 	}
-	return true, fmt.Sprintf("secret %s… kept in the keyring, expires %s", s.Hint, s.End.Format("2006-01-02")), nil
+	return true, fmt.Sprintf("secret %s… kept in the keyring, expires %s", s.Hint, end.Format("2006-01-02")), nil
 }
 
 func applySecret(ctx context.Context, r *Run) (string, error) {
-	now := r.Env.now()
-	name := SecretDisplayName(now)
+	replaces := ""
+	if s := ActiveSecret(r.Conn); s != nil {
+		replaces = s.KeyID
+	}
+	name := secretName(r, replaces)
 	// Setup reads the lifetime policy only when Entra refuses the
 	// profile's lifetime: most tenants have none, and a read costs a
 	// request (and Policy.Read.All) on every setup.

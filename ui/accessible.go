@@ -219,7 +219,7 @@ func (a *accessible) printDashboard(conns []store.Connection) {
 			state = "not enabled"
 		}
 		a.printf("%s, %s.\n", c.Name, state)
-		facts, warnings := connectionFacts(c, a.now(), "")
+		facts, warnings := connectionFacts(c, a.now(), "", nil)
 		for _, f := range facts {
 			a.printf("%s: %s.\n", f.label, f.value)
 		}

@@ -77,7 +77,8 @@ func (a appSetup) Preflight(ctx context.Context, report func(steps.Event)) (*ste
 func (a appSetup) Execute(ctx context.Context, report func(steps.Event)) error {
 	return a.s.Execute(ctx, report)
 }
-func (a appSetup) Connection() string { return a.s.Connection().Name }
+func (a appSetup) Connection() string        { return a.s.Connection().Name }
+func (a appSetup) Written() (string, string) { return a.s.Record, a.s.Reminder }
 
 // Manual records a connection made by hand.
 func (b *AppBackend) Manual(ctx context.Context, tenant string, p *steps.Profile, clientID, secret string, report func(steps.Event)) (string, error) {
@@ -141,4 +142,9 @@ func (b *AppBackend) Sync(ctx context.Context, connection string, req SyncReques
 // SyncRuns reads the last runs.
 func (b *AppBackend) SyncRuns(ctx context.Context, connection string, n int) ([]store.RunRecord, error) {
 	return b.App.SyncRuns(ctx, connection, n)
+}
+
+// CheckTenant asks the tenant about a saved connection.
+func (b *AppBackend) CheckTenant(ctx context.Context, connection string) (*app.LiveView, error) {
+	return b.App.CheckTenant(ctx, connection)
 }

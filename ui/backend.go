@@ -65,6 +65,9 @@ type Backend interface {
 	// progress as "sync" events; a run refused by the safety limits
 	// returns a *steps.SafetyError and changes nothing.
 	Sync(ctx context.Context, connection string, req SyncRequest, report func(steps.Event)) (*steps.SyncResult, error)
+	// CheckTenant asks the tenant about a saved connection without
+	// prompting anyone (app.App.CheckTenant); nothing is written.
+	CheckTenant(ctx context.Context, connection string) (*app.LiveView, error)
 	// SyncRuns returns the last n sync runs, newest first.
 	SyncRuns(ctx context.Context, connection string, n int) ([]store.RunRecord, error)
 }
@@ -109,4 +112,7 @@ type Setup interface {
 	Execute(ctx context.Context, report func(steps.Event)) error
 	// Connection names the connection the setup makes.
 	Connection() string
+	// Written are the change record and the calendar reminder of the
+	// secret's expiry an executed setup wrote ("" for none); no I/O.
+	Written() (record, reminder string)
 }

@@ -26,11 +26,14 @@ type dashboard struct {
 	doing   string            // what runs on d.test: "testing", "rotating the secret of"
 	last    string            // the running test's latest event
 	results map[string]string // this session's test results, by connection
-	w, h    int
+	// live is what the tenant said about each connection this session:
+	// its word on the secret wins over the config's record.
+	live map[string]*app.LiveView
+	w, h int
 }
 
 func newDashboard(c *common, conns []store.Connection) *dashboard {
-	return &dashboard{c: c, conns: conns, results: map[string]string{}}
+	return &dashboard{c: c, conns: conns, results: map[string]string{}, live: map[string]*app.LiveView{}}
 }
 
 func (d *dashboard) Init() tea.Cmd    { return nil }
@@ -40,6 +43,13 @@ func (d *dashboard) Typing() bool     { return false }
 func (d *dashboard) setConnections(conns []store.Connection) {
 	d.conns = conns
 	d.cursor = min(d.cursor, max(len(conns)-1, 0))
+}
+
+// checked keeps what the tenant said about a connection.
+func (d *dashboard) checked(name string, v *app.LiveView) {
+	if v != nil {
+		d.live[name] = v
+	}
 }
 
 func (d *dashboard) testing(name string) {
@@ -180,7 +190,7 @@ type fact struct {
 // connectionFacts is what the dashboard says about a connection: its app,
 // tenant, secret expiry, last test (result: this session's, if any), and
 // the warnings that follow from them.
-func connectionFacts(c store.Connection, now time.Time, result string) (facts []fact, warnings []string) {
+func connectionFacts(c store.Connection, now time.Time, result string, live *app.LiveView) (facts []fact, warnings []string) {
 	appName := c.App.DisplayName
 	if appName == "" {
 		appName = c.Profile
@@ -195,12 +205,15 @@ func connectionFacts(c store.Connection, now time.Time, result string) (facts []
 	}
 	// Days left are counted where status counts them, so every surface
 	// shows the same number.
-	switch s := app.DescribeConnection(&c, now).Secret; {
+	switch s := app.DescribeConnection(&c, now, live).Secret; {
 	case s == nil:
 		facts = append(facts, fact{label: "Secret", value: "none stored", warn: true})
 		warnings = append(warnings, "no client secret is stored for this connection")
 	case s.State == "unknown":
 		facts = append(facts, fact{label: "Secret", value: "entered by hand; expiry unknown"})
+	case s.State == "removed":
+		facts = append(facts, fact{label: "Secret", value: "REMOVED from the app in Entra", alert: true})
+		warnings = append(warnings, "the client secret is no longer on the app: the product cannot sign in")
 	default:
 		f := fact{label: "Secret", value: fmt.Sprintf("expires %s — %d days left", s.Expires.Format("2006-01-02"), s.DaysLeft)}
 		switch s.State {
@@ -259,7 +272,7 @@ func (d *dashboard) card(i int, c store.Connection) string {
 	}
 	var b strings.Builder
 	b.WriteString(marker + name + "  " + state + "\n")
-	facts, warnings := connectionFacts(c, d.c.now(), d.results[c.Name])
+	facts, warnings := connectionFacts(c, d.c.now(), d.results[c.Name], d.live[c.Name])
 	for _, f := range facts {
 		v := ansi.Truncate(steps.Printable(f.value), max(d.w-15, 10), "…")
 		switch {
@@ -275,7 +288,7 @@ func (d *dashboard) card(i int, c store.Connection) string {
 	for _, w := range warnings {
 		b.WriteString("  " + st.Warn.Render(ansi.Truncate("! "+steps.Printable(w), max(d.w-2, 10), "…")) + "\n")
 	}
-	if s := app.DescribeConnection(&c, d.c.now()).Secret; s != nil && (s.State == "expiring" || s.State == "expired") {
+	if s := app.DescribeConnection(&c, d.c.now(), d.live[c.Name]).Secret; s != nil && (s.State == "expiring" || s.State == "expired" || s.State == "removed") {
 		// The one action that fixes it.
 		b.WriteString("  " + st.Key.Render("r") + ansi.Truncate(" rotates the secret: a new one, the old kept until you finish", max(d.w-3, 10), "…") + "\n")
 	}

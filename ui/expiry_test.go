@@ -29,13 +29,13 @@ func TestExpiryIsTheSameEverywhere(t *testing.T) {
 		now := end.Add(-before)
 		var js struct{ Connections []app.ConnectionStatus }
 		var text bytes.Buffer
-		WriteStatus(&text, []app.ConnectionStatus{app.DescribeConnection(&conn, now)})
-		b, _ := json.Marshal(map[string]any{"connections": []app.ConnectionStatus{app.DescribeConnection(&conn, now)}})
+		WriteStatus(&text, []app.ConnectionStatus{app.DescribeConnection(&conn, now, nil)})
+		b, _ := json.Marshal(map[string]any{"connections": []app.ConnectionStatus{app.DescribeConnection(&conn, now, nil)}})
 		if err := json.Unmarshal(b, &js); err != nil {
 			t.Fatal(err)
 		}
 		want := js.Connections[0].Secret
-		facts, _ := connectionFacts(conn, now, "")
+		facts, _ := connectionFacts(conn, now, "", nil)
 		var dash fact
 		for _, f := range facts {
 			if f.label == "Secret" {

@@ -67,7 +67,11 @@ func (m *model) intent(msg tea.Msg) (tea.Cmd, bool) {
 		}
 		m.finished = true
 		m.rail.set(railHandoff, statusDone, "values handed to the product")
-		return m.show(newFinish(m.c, m.profile, m.plan, m.manual)), true
+		fin := newFinish(m.c, m.profile, m.plan, m.manual)
+		if m.setup != nil {
+			fin.record, fin.reminder = m.setup.Written()
+		}
+		return m.show(fin), true
 
 	case testConnMsg:
 		return m.startTest(msg.name), true
@@ -137,6 +141,12 @@ func (m *model) outcome(msg tea.Msg) (tea.Cmd, bool) {
 	case afterSetupMsg:
 		m.afterSetup = msg.open
 		return connectionsCmd(m.b), true
+
+	case tenantCheckedMsg:
+		if m.dash != nil {
+			m.dash.checked(msg.name, msg.view)
+		}
+		return nil, true
 
 	case connectionsLoaded:
 		if msg.err != nil {
@@ -405,7 +415,21 @@ func (m *model) dashboard(conns []store.Connection) tea.Cmd {
 		m.dash = newDashboard(m.c, conns)
 	}
 	m.dash.setConnections(conns)
-	return m.show(m.dash)
+	return tea.Batch(m.show(m.dash), m.checkTenants(conns))
+}
+
+// checkTenants asks the tenant about each connection the dashboard has no
+// word on yet, so what it shows of a secret is what Entra says.
+func (m *model) checkTenants(conns []store.Connection) tea.Cmd {
+	var cmds []tea.Cmd
+	for _, c := range conns {
+		if _, ok := m.dash.live[c.Name]; ok {
+			continue
+		}
+		m.dash.live[c.Name] = nil // asked; the answer fills it
+		cmds = append(cmds, checkTenantCmd(m.b, c.Name))
+	}
+	return tea.Batch(cmds...)
 }
 
 // startBrowserSignIn signs in with the browser instead of the device code.

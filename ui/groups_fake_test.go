@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/entrawiz/entrawiz/app"
 	"github.com/entrawiz/entrawiz/graphapi"
 	"github.com/entrawiz/entrawiz/steps"
 	"github.com/entrawiz/entrawiz/store"
@@ -139,4 +140,8 @@ func (f *fakeBackend) Sync(ctx context.Context, connection string, req SyncReque
 func (f *fakeBackend) SyncRuns(ctx context.Context, connection string, n int) ([]store.RunRecord, error) {
 	f.record("SyncRuns")
 	return f.gf.runs, nil
+}
+
+func (f *fakeBackend) CheckTenant(ctx context.Context, connection string) (*app.LiveView, error) {
+	return nil, nil
 }

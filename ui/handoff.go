@@ -226,7 +226,10 @@ type finish struct {
 	profile *steps.Profile
 	plan    *steps.Plan
 	manual  bool
-	w, h    int
+	// record and reminder are the files the setup wrote: its change
+	// record and the calendar reminder of the secret's expiry.
+	record, reminder string
+	w, h             int
 }
 
 func newFinish(c *common, p *steps.Profile, plan *steps.Plan, manual bool) *finish {
@@ -285,6 +288,12 @@ func (s *finish) View() string {
 	b.WriteString(ansi.Wrap(fmt.Sprintf("%s in %s %s", what, where, how), s.w, " ") + "\n")
 	if s.profile != nil && s.profile.Secret != nil {
 		b.WriteString(ansi.Wrap(fmt.Sprintf("The client secret is in %s and expires in %d days; entrawiz status warns a month before.", s.c.secretsPlace(), s.profile.Secret.LifetimeDays), s.w, " ") + "\n")
+	}
+	if s.reminder != "" {
+		b.WriteString(ansi.Wrap("A calendar reminder of that date (alarms 30 and 7 days before) is in "+s.reminder+": add it to your calendar.", s.w, " ") + "\n")
+	}
+	if s.record != "" {
+		b.WriteString(ansi.Wrap("What was changed, for your change ticket: "+s.record, s.w, " ") + "\n")
 	}
 	switch s.next() {
 	case "groups":

@@ -120,6 +120,8 @@ func (s *fakeSetup) Preflight(ctx context.Context, report func(steps.Event)) (*s
 	return f.plan, nil
 }
 
+func (s *fakeSetup) Written() (string, string) { return "", "" }
+
 func (s *fakeSetup) Execute(ctx context.Context, report func(steps.Event)) error {
 	f := s.f
 	f.record("Execute")

@@ -6,6 +6,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/entrawiz/entrawiz/app"
 	"github.com/entrawiz/entrawiz/steps"
 	"github.com/entrawiz/entrawiz/store"
 )
@@ -107,6 +108,21 @@ type (
 
 // emit turns an intent into a command.
 func emit(msg tea.Msg) tea.Cmd { return func() tea.Msg { return msg } }
+
+// tenantCheckedMsg is what the tenant said about a connection.
+type tenantCheckedMsg struct {
+	name string
+	view *app.LiveView
+}
+
+func checkTenantCmd(b Backend, name string) tea.Cmd {
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		v, _ := b.CheckTenant(ctx, name) // no answer: the local record stands
+		return tenantCheckedMsg{name: name, view: v}
+	}
+}
 
 func loadCmd(b Backend) tea.Cmd {
 	return func() tea.Msg {

@@ -147,9 +147,16 @@ func WriteStatus(w io.Writer, out []app.ConnectionStatus) {
 		switch {
 		case s.Secret != nil && s.Secret.State == "unknown":
 			fmt.Fprintf(w, "  secret   %s… expiry unknown (entered by hand)\n", s.Secret.Hint)
+		case s.Secret != nil && s.Secret.State == "removed":
+			fmt.Fprintf(w, "  secret   %s… REMOVED from the app in Entra (the tenant says so)\n", s.Secret.Hint)
 		case s.Secret != nil:
-			fmt.Fprintf(w, "  secret   %s… expires %s (%s, %d days)\n", s.Secret.Hint, s.Secret.Expires.Format("2006-01-02"), s.Secret.State, s.Secret.DaysLeft)
+			src := "as recorded here"
+			if s.Secret.Source == "tenant" {
+				src = "as Entra says"
+			}
+			fmt.Fprintf(w, "  secret   %s… expires %s (%s, %d days, %s)\n", s.Secret.Hint, s.Secret.Expires.Format("2006-01-02"), s.Secret.State, s.Secret.DaysLeft, src)
 		}
+		writeLive(w, s.Live)
 		if s.LastTest != nil {
 			res := "passed"
 			if !s.LastTest.Passed {
@@ -176,10 +183,80 @@ func WriteStatus(w io.Writer, out []app.ConnectionStatus) {
 			fmt.Fprintf(w, "  synced   %s, %s\n", ls.At.Local().Format("2006-01-02 15:04"), res)
 		}
 		fmt.Fprintf(w, "  enabled  %v\n", s.Enabled)
+		writeSchedule(w, s.Schedule)
 		for _, warn := range s.Warnings {
 			fmt.Fprintf(w, "  ! %s\n", warn)
 		}
+		if s.LocalOnly != "" {
+			fmt.Fprintf(w, "  (only the local record for the rest: %s)\n", s.LocalOnly)
+		}
 	}
+}
+
+// writeLive says what the tenant confirmed.
+func writeLive(w io.Writer, v *app.LiveView) {
+	if !v.Checked() {
+		return
+	}
+	var ok []string
+	if v.AppExists != nil && *v.AppExists {
+		ok = append(ok, "app exists")
+	}
+	if v.ServicePrincipalExists != nil && *v.ServicePrincipalExists {
+		ok = append(ok, "enterprise app exists")
+	}
+	if v.SecretWorks != nil && *v.SecretWorks {
+		ok = append(ok, "secret signs in")
+	}
+	if len(v.Roles) > 0 && len(v.MissingPermissions) == 0 {
+		ok = append(ok, "consent in place")
+	}
+	line := strings.Join(ok, ", ")
+	if line == "" {
+		line = "see the warnings below"
+	}
+	fmt.Fprintf(w, "  tenant   checked %s with %s: %s\n", v.At.Local().Format("2006-01-02 15:04"), strings.Join(v.Via, " and "), line)
+}
+
+// writeSchedule says what the OS scheduler runs and when.
+func writeSchedule(w io.Writer, s *app.ScheduleStatus) {
+	if s == nil || !s.Installed {
+		return
+	}
+	for _, j := range s.Jobs {
+		line := j.Name + " " + j.Every
+		for _, st := range s.States {
+			if st.Name != j.Name {
+				continue
+			}
+			if !st.Next.IsZero() {
+				line += ", next " + st.Next.Local().Format("2006-01-02 15:04")
+			}
+			if !st.Last.IsZero() {
+				line += ", last " + st.Last.Local().Format("2006-01-02 15:04")
+			}
+			if st.Note != "" {
+				line += " (" + st.Note + ")"
+			}
+		}
+		fmt.Fprintf(w, "  schedule %s\n", line)
+	}
+	if s.Logs != "" {
+		fmt.Fprintf(w, "  logs     %s\n", s.Logs)
+	}
+}
+
+// WriteProblems writes one line per problem an admin must act on, for
+// `status --check`; nothing when all is well.
+func WriteProblems(w io.Writer, out []app.ConnectionStatus) int {
+	n := 0
+	for _, s := range out {
+		for _, p := range s.Problems {
+			fmt.Fprintf(w, "%s: %s: %s. %s\n", p.Connection, p.Code, p.Message, p.Remedy)
+			n++
+		}
+	}
+	return n
 }
 
 // WriteChanges writes a sync plan's changes (only one action, when set).

@@ -62,6 +62,10 @@ func exitCode(err error) int {
 	if errors.As(err, &se) {
 		return exitSyncSafety
 	}
+	var na *app.NeedsAdminError
+	if errors.As(err, &na) {
+		return exitAdminAction
+	}
 	var ge *graphapi.Error
 	if errors.As(err, &ge) {
 		switch ge.Kind {

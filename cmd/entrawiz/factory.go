@@ -55,6 +55,13 @@ type factory struct {
 	OnSignInURL func(url string)
 
 	shownCode bool // a device code was shown: a browser sign-in after it is the fallback
+
+	// Exe, in tests, is the binary `schedule install` schedules (default:
+	// this one); Scheduler is the OS scheduler it installs into.
+	Exe       string
+	Scheduler app.Scheduler
+	// RecordFile is where --record puts this run's change record.
+	RecordFile string
 }
 
 func (f *factory) addGlobalFlags(fs *pflag.FlagSet) {
@@ -82,6 +89,7 @@ func (f *factory) addGlobalFlags(fs *pflag.FlagSet) {
 		"public client used for your sign-in (default: Microsoft Graph Command Line Tools)")
 	fs.BoolVar(&g.NoColor, "no-color", envBool("NO_COLOR") || os.Getenv("NO_COLOR") != "", "no colour in output")
 	fs.BoolVar(&g.Accessible, "accessible", envBool("ACCESSIBLE") || os.Getenv("TERM") == "dumb", "plain line prompts for screen readers")
+	fs.StringVar(&f.RecordFile, "record", env("RECORD", ""), "write the change record of a setup, rotation or reset to this file (default: the config directory's records folder)")
 	fs.BoolVar(&g.Debug, "debug", envBool("DEBUG"), "trace every identity and Graph call (method, path, status, request-id, time) on stderr; never tokens or secrets")
 	fs.StringVar(&g.SignIn, "sign-in", env("SIGN_IN", "auto"), "how you sign in: auto (device code; the browser when Conditional Access blocks it), device, or browser")
 	fs.BoolVar(&g.NoBrowser, "no-browser", envBool("NO_BROWSER"), "print the browser sign-in address instead of opening a browser (also automatic over SSH or without a display)")
@@ -90,9 +98,9 @@ func (f *factory) addGlobalFlags(fs *pflag.FlagSet) {
 // app makes the application layer for a command from the global flags.
 func (f *factory) app(cmd *cobra.Command) (*app.App, error) {
 	g := f.Global
-	var tracer *graphapi.Tracer
+	var debugTo io.Writer
 	if g.Debug {
-		tracer = graphapi.NewTracer(f.ErrOut)
+		debugTo = f.ErrOut
 	}
 	var paste io.Reader
 	if cmd.HasParent() {
@@ -101,8 +109,8 @@ func (f *factory) app(cmd *cobra.Command) (*app.App, error) {
 		paste = f.In
 	}
 	return app.New(app.Options{ConfigDir: g.ConfigDir, Secrets: f.Secrets(), Cloud: g.Cloud, LoginURL: g.LoginURL,
-		GraphURL: g.GraphURL, CAFile: g.CAFile, AdminClientID: g.AdminClientID, Tracer: tracer, Now: f.Now,
-		Backoff: f.Backoff, Command: cmd.CommandPath(), OnDeviceCode: f.OnDeviceCode,
+		GraphURL: g.GraphURL, CAFile: g.CAFile, AdminClientID: g.AdminClientID, DebugTo: debugTo, RecordFile: f.RecordFile, Now: f.Now,
+		Backoff: f.Backoff, Command: cmd.CommandPath(), OnDeviceCode: f.OnDeviceCode, Scheduler: f.Scheduler,
 		SignIn: g.SignIn, NoBrowser: g.NoBrowser, OnSignInURL: f.showSignInURL, PasteFrom: paste})
 }
 

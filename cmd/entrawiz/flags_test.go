@@ -35,7 +35,7 @@ func TestFlagsMakeOptions(t *testing.T) {
 			[]string{"--dry-run", "--full", "--every", "5m", "--allow-mass-disable", "--json"},
 			&syncOptions{DryRun: true, Full: true, Every: 5 * time.Minute, AllowMassDisable: true, JSON: true}},
 		{newStatusCmd(f, func(o *statusOptions) error { return capture(o) }), []string{"--json", "--connection", "x"},
-			&statusOptions{Connection: "x", JSON: true}},
+			&statusOptions{Connection: "x", JSON: true, Within: "30d"}},
 		{newTestCmd(f, func(o *testOptions) error { return capture(o) }), []string{"--json"}, &testOptions{JSON: true}},
 		{newExportCmd(f, func(o *exportOptions) error { return capture(o) }), []string{"--format", "json"}, &exportOptions{Format: "json"}},
 		{newResetCmd(f, func(o *resetOptions) error { return capture(o) }), []string{"--delete-app", "--yes"}, &resetOptions{DeleteApp: true, Yes: true}},

@@ -92,5 +92,6 @@ that page's whole address and paste it here, then press Enter.
 	root.Version = currentBuild().String()
 	root.SetVersionTemplate(versionTemplate)
 	root.AddCommand(newVersionCmd(f), newManCmd())
+	root.AddCommand(newScheduleCmd(f), newSecretCmd(f, nil))
 	return root
 }

@@ -22,6 +22,7 @@ type rotateOptions struct {
 	Finish           bool
 	CleanUp          bool
 	Remove           []string
+	NoPrompt         bool
 }
 
 func newRotateCmd(f *factory, runF func(*rotateOptions) error) *cobra.Command {
@@ -47,7 +48,8 @@ Needs your admin sign-in (Application.ReadWrite.All), like setup.`,
 		Example: `  entrawiz rotate --json
   entrawiz rotate --if-expiring-within 30d --remove-old-after 7d --deliver-cmd 'vendorctl set-secret --stdin'
   entrawiz rotate --finish
-  entrawiz rotate --clean-up`,
+  entrawiz rotate --clean-up
+  entrawiz rotate --if-expiring-within 30d --remove-old-after 7d --no-prompt   # what ` + "`entrawiz schedule install`" + ` runs daily`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: runE(f, opts, &opts.JSON, runF, rotateRun),
 	}
@@ -60,6 +62,7 @@ Needs your admin sign-in (Application.ReadWrite.All), like setup.`,
 	fl.BoolVar(&opts.Finish, "finish", false, "the product has the new secret: remove the old one now")
 	fl.BoolVar(&opts.CleanUp, "clean-up", false, "remove what stopped runs left: entrawiz-made secrets no keyring holds, keyring entries whose secret is gone")
 	fl.StringSliceVar(&opts.Remove, "remove", nil, "also remove this client secret (keyId), even one made outside entrawiz; repeat for more")
+	fl.BoolVar(&opts.NoPrompt, "no-prompt", false, "sign in from the saved sign-in only, never with a device code; exit 3 if it no longer works (for scheduled runs)")
 	return cmd
 }
 
@@ -100,7 +103,9 @@ func rotateRun(cmd *cobra.Command, f *factory, opts *rotateOptions) error {
 			return &app.InputError{Err: err}
 		}
 	}
-	req.Finish, req.CleanUp, req.Remove = opts.Finish, opts.CleanUp, opts.Remove
+	req.Finish, req.CleanUp, req.Remove, req.NoPrompt = opts.Finish, opts.CleanUp, opts.Remove, opts.NoPrompt
+	// Seeing the new secret again must not make another one.
+	req.KeepPending = opts.RevealSecret
 	if opts.DeliverCmd != "" {
 		req.Deliver = app.DeliverTo(opts.DeliverCmd)
 	}
@@ -114,7 +119,11 @@ func rotateRun(cmd *cobra.Command, f *factory, opts *rotateOptions) error {
 		return rotErr
 	}
 	out := rotateOutput{RotateResult: res, Steps: rep.Steps}
-	if rotErr == nil && res.Rotated {
+	if rotErr == nil && res.Rotated && req.IfExpiringWithin > 0 && res.Secret != nil {
+		fmt.Fprintf(f.ErrOut, "Warning: the client secret was within %s of its end, so it was rotated: the new one, %s…, ends %s.\n",
+			steps.FormatDuration(req.IfExpiringWithin), res.Secret.Hint, res.Secret.End.Format("2006-01-02"))
+	}
+	if rotErr == nil && (res.Rotated || res.Pending) {
 		if out.Handoff, err = a.Handoff(res.Connection, opts.RevealSecret); err != nil {
 			return err
 		}
@@ -122,6 +131,11 @@ func rotateRun(cmd *cobra.Command, f *factory, opts *rotateOptions) error {
 			fmt.Fprintln(f.ErrOut, "Warning: the new client secret is printed below. Give it to the product now; it stays in the OS keyring.")
 		}
 	}
+	reminder := ""
+	if rotErr == nil && res.Rotated {
+		reminder = app.ReminderPath(f.Global.ConfigDir, res.Connection)
+	}
+	writeAfterward(f, res.Recorded, reminder)
 	if opts.JSON {
 		if rotErr != nil {
 			info := app.Describe(rotErr)
@@ -140,4 +154,15 @@ func rotateRun(cmd *cobra.Command, f *factory, opts *rotateOptions) error {
 	}
 	ui.WriteRotation(f.Out, res, out.Handoff)
 	return nil
+}
+
+// writeAfterward says where the change record and the calendar reminder
+// of a run are, on stderr.
+func writeAfterward(f *factory, record, reminder string) {
+	if record != "" {
+		fmt.Fprintf(f.ErrOut, "Change record (for your change ticket): %s\n", record)
+	}
+	if reminder != "" {
+		fmt.Fprintf(f.ErrOut, "Calendar reminder of the secret's expiry (alarms 30 and 7 days before): %s\n", reminder)
+	}
 }

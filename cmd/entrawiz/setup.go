@@ -200,6 +200,7 @@ func setupRun(cmd *cobra.Command, f *factory, opts *setupOptions) error {
 	if pending != nil && !app.IsConsentPending(pending) {
 		return pending
 	}
+	writeAfterward(f, s.Record, s.Reminder)
 	conn := s.Connection()
 	if err := writeCertificateFiles(a, conn.Name, opts); err != nil {
 		return err

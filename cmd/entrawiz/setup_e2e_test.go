@@ -434,12 +434,13 @@ func TestStatusTestResetProfiles(t *testing.T) {
 	c := newCLI(t, tn)
 	_, res := c.mustSetup("directory-sync")
 
-	// status --json: from the config alone.
+	// status --local --json: from the config alone (plain status asks the
+	// tenant too: status_live_test.go).
 	tn.ResetRequests()
-	r := c.run("status", "--json")
+	r := c.run("status", "--local", "--json")
 	r.mustSucceed(t)
 	if n := len(tn.Requests()); n != 0 {
-		t.Errorf("status made %d requests, want none", n)
+		t.Errorf("status --local made %d requests, want none", n)
 	}
 	var st struct{ Connections []app.ConnectionStatus }
 	r.decode(t, &st)

@@ -212,6 +212,7 @@ func (s *Server) GroupID(displayName string) (string, error) {
 // controlRoutes serves the control API under /_sim, the same calls as the
 // methods above for programs that run the simulator as a server.
 func (s *Server) controlRoutes(mux *http.ServeMux) {
+	s.lifecycleRoutes(mux)
 	mux.HandleFunc("GET /_sim/info", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, s.info) })
 	mux.HandleFunc("GET /_sim/requests", func(w http.ResponseWriter, r *http.Request) {
 		reqs := s.Requests()

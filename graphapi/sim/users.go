@@ -310,8 +310,21 @@ func (c *gctx) groups() {
 	}
 	if len(c.seg) == 2 {
 		switch {
+		case c.r.Method == http.MethodDelete:
+			// DELETE /groups/{id}: 204; Group.ReadWrite.All, and as a user
+			// a role that manages groups (G:group-delete.md).
+			if c.allowed(access{
+				scopes:   []string{"Group.ReadWrite.All", "Directory.AccessAsUser.All"},
+				appRoles: []string{"Group.ReadWrite.All"},
+				dirRoles: []string{roleGlobalAdmin, roleGroupsAdmin, roleUserAdmin},
+			}) {
+				d.mu.Lock()
+				d.deleteGroup(g.ID)
+				d.mu.Unlock()
+				c.noContent()
+			}
 		case !c.allowed(readGroups):
-		case c.r.Method != http.MethodGet: // PATCH and DELETE of groups are not simulated
+		case c.r.Method != http.MethodGet: // PATCH of groups is not simulated
 			c.methodNotAllowed()
 		default:
 			d.mu.RLock()
