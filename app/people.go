@@ -60,5 +60,30 @@ func (a *App) GiveAccess(ctx context.Context, name string, req steps.PeopleReque
 		return conn, asInput(err)
 	}
 	run := &steps.Run{Env: a.env(sess.graph, conn.Tenant.ID, report, save), Profile: p, Conn: conn, People: people}
-	return conn, run.Execute(ctx, []steps.Step{steps.GiveAccess()})
+	mark := a.writes.mark()
+	err = run.Execute(ctx, []steps.Step{steps.GiveAccess()})
+	if calls := a.writes.since(mark); len(calls) > 0 {
+		a.writeRecord(ChangeRecord{Kind: "assignment", By: sess.identity.UPN, At: a.now(), Done: accessDone(people, err), Conn: run.Conn, Calls: calls})
+	}
+	return conn, err
+}
+
+// accessDone says, for the change record, who was given access and how.
+func accessDone(people []steps.Access, err error) []string {
+	var done []string
+	for _, x := range people {
+		who := x.Type + " " + x.DisplayName
+		if x.UserPrincipalName != "" {
+			who += " (" + x.UserPrincipalName + ")"
+		}
+		if x.Member {
+			done = append(done, "added "+who+", object ID "+x.ID+", to the profile's group")
+		} else {
+			done = append(done, "assigned "+who+", object ID "+x.ID+", to the enterprise app (default access)")
+		}
+	}
+	if err != nil {
+		done = append(done, "the run stopped: "+err.Error())
+	}
+	return done
 }

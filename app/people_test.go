@@ -3,6 +3,8 @@ package app
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -181,6 +183,21 @@ func TestGiveAccessAfterAKilledRun(t *testing.T) {
 	saved, _ := a.Connection(name)
 	if len(saved.State.Assigned) != 2 {
 		t.Errorf("recorded %+v, want both", saved.State.Assigned)
+	}
+	// The run that assigned the group left a change record; the one that
+	// found everything in place wrote nothing, and left none.
+	records, _ := filepath.Glob(filepath.Join(w.dir, "records", "*-assignment-*.md"))
+	if len(records) != 1 {
+		t.Fatalf("%d assignment change records, want 1: %q", len(records), records)
+	}
+	b, err := os.ReadFile(records[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"assigned Group All Users", groups.Groups[0].ID, "appRoleAssignedTo", w.info.AdminUPN} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("the change record lacks %q:\n%s", want, b)
+		}
 	}
 }
 
