@@ -269,12 +269,15 @@ func TestDemoInTerminal(t *testing.T) {
 	replicating := false
 	s = tt.waitFor("steps done", 2*tuiStageWait, func(s string) {
 		replicating = replicating || strings.Contains(s, "waiting for Entra to replicate — attempt")
-	}, "✓ Test the connection", "✓ Enable and hand off")
+	}, "✓ Connected. Give the product these values")
+	if strings.Contains(s, "✗") {
+		t.Errorf("steps done: a step failed:\n%s", s)
+	}
 	if !replicating {
 		t.Errorf("running: no replication wait was shown (the demo injects a replication delay)")
 	}
 
-	s = tt.waitFor("hand-off", tuiStageWait, nil, "Give the product these values", "Client secret", "hidden", "s show secret")
+	s = tt.waitFor("hand-off", tuiStageWait, nil, "Give the product these values", "Client secret", "hidden", "s shows it")
 	tuiMustMatch(t, "hand-off", s, `Directory \(tenant\) ID\s+`+tuiGUIDRe)
 	tuiMustMatch(t, "hand-off", s, `Application \(client\) ID\s+`+tuiGUIDRe)
 	tuiMustMatch(t, "hand-off", s, `Client secret \(Value\)\s+•+ hidden`)
