@@ -450,7 +450,10 @@ func TestWizardFailureThenRetry(t *testing.T) {
 
 	srv.SetFaults(sim.Faults{})
 	tt.send("r")
-	s = tt.waitFor("hand-off", 2*tuiStageWait, nil, "Give the product these values", "✓ Test the connection", "hidden")
+	s = tt.waitFor("hand-off", 2*tuiStageWait, nil, "✓ Connected. Give the product these values", "hidden")
+	if strings.Contains(s, "✗") {
+		t.Errorf("hand-off: a step is still marked failed after the retry:\n%s", s)
+	}
 	tuiMustMatch(t, "hand-off", s, `Directory \(tenant\) ID\s+`+regexp.QuoteMeta(info.TenantID))
 	appID := tuiMustMatch(t, "hand-off", s, `Application \(client\) ID\s+(`+tuiGUIDRe+`)`)[1]
 	tt.send("Enter")
