@@ -81,25 +81,9 @@ func (a *Admin) byURL(ctx context.Context, o BrowserOptions) (public.AuthResult,
 		return public.AuthResult{}, err
 	}
 	authURL = p.AddTo(authURL, url.Values{"prompt": {"select_account"}})
-	answers := make(chan url.Values, 4)
-	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		q := r.URL.Query()
-		if q.Get("code") == "" && q.Get("error") == "" {
-			http.NotFound(w, r)
-			return
-		}
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		if q.Get("error") != "" {
-			fmt.Fprintf(w, "<html><body><h1>Sign-in failed</h1><p>%s</p><p>Return to entrawiz for what to do.</p></body></html>",
-				html.EscapeString(firstLine(q.Get("error_description"))))
-		} else {
-			fmt.Fprint(w, "<html><body><h1>Signed in</h1><p>You can close this window and return to entrawiz.</p></body></html>")
-		}
-		select {
-		case answers <- q:
-		default:
-		}
-	})}
+	answers, handler := loopbackAnswers("Sign-in failed</h1><p>%s</p><p>Return to entrawiz for what to do.",
+		"Signed in</h1><p>You can close this window and return to entrawiz.")
+	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: handler}
 	go srv.Serve(ln)
 	defer srv.Close()
 	if o.Show != nil {
@@ -214,4 +198,33 @@ func IsDeviceCodeBlocked(err error) bool {
 		return true
 	}
 	return false
+}
+
+// loopbackAnswers is the loopback redirect URI's handler: it takes the
+// authorization response (query, or form_post), shows the browser a short
+// page (refused, with the escaped error_description for its %s, or done),
+// and passes the answer on. Requests without a code or an error are not
+// answers.
+func loopbackAnswers(refused, done string) (<-chan url.Values, http.Handler) {
+	answers := make(chan url.Values, 4)
+	return answers, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		if r.Method == http.MethodPost && r.ParseForm() == nil {
+			q = r.PostForm
+		}
+		if q.Get("code") == "" && q.Get("error") == "" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		if q.Get("error") != "" {
+			fmt.Fprintf(w, "<html><body><h1>"+refused+"</p></body></html>", html.EscapeString(firstLine(q.Get("error_description"))))
+		} else {
+			fmt.Fprint(w, "<html><body><h1>"+done+"</p></body></html>")
+		}
+		select {
+		case answers <- q:
+		default:
+		}
+	})
 }

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"html"
 	"math/big"
 	"net"
 	"net/http"
@@ -97,30 +96,9 @@ func (u *UserSignIn) Run(ctx context.Context, loginHint string, show func(url st
 		return nil, wrap("user sign-in", err)
 	}
 	authURL = p.AddTo(authURL, url.Values{"prompt": {"login"}})
-	answers := make(chan url.Values, 4)
-	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		q := r.URL.Query()
-		if r.Method == http.MethodPost {
-			if r.ParseForm() == nil {
-				q = r.PostForm
-			}
-		}
-		if q.Get("code") == "" && q.Get("error") == "" {
-			http.NotFound(w, r)
-			return
-		}
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		if q.Get("error") != "" {
-			fmt.Fprintf(w, "<html><body><h1>Sign-in refused</h1><p>%s</p><p>Return to entrawiz for what it means.</p></body></html>",
-				html.EscapeString(firstLine(q.Get("error_description"))))
-		} else {
-			fmt.Fprint(w, "<html><body><h1>Signed in</h1><p>The sign-in test is done: return to entrawiz for its result.</p></body></html>")
-		}
-		select {
-		case answers <- q:
-		default:
-		}
-	})}
+	answers, handler := loopbackAnswers("Sign-in refused</h1><p>%s</p><p>Return to entrawiz for what it means.",
+		"Signed in</h1><p>The sign-in test is done: return to entrawiz for its result.")
+	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: handler}
 	go srv.Serve(u.ln)
 	defer srv.Close()
 	show(authURL)
