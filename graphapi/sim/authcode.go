@@ -137,12 +137,7 @@ func (s *Server) idTokenClaims(req *authRequest, userID string) (map[string]any,
 	if (hasFold(req.scopes, "email") || req.emailClaim != "") && u.Mail != "" {
 		extra["email"] = u.Mail
 	}
-	direct := map[string]bool{}
-	for _, g := range d.groups {
-		if g.memberSet[userID] {
-			direct[g.ID] = true
-		}
-	}
+	direct, in := d.groupsOf(userID, true)
 	var roles []string
 	var assignedGroups []string
 	if sp := d.spByID[req.spID]; sp != nil && !req.firstParty {
@@ -170,24 +165,6 @@ func (s *Server) idTokenClaims(req *authRequest, userID string) (map[string]any,
 	}
 	switch strings.ToLower(req.groupClaims) {
 	case "securitygroup", "all", "directoryrole":
-		in := map[string]bool{}
-		for id := range direct {
-			in[id] = true
-		}
-		for changed := true; changed; {
-			changed = false
-			for _, g := range d.groups {
-				if in[g.ID] {
-					continue
-				}
-				for m := range g.memberSet {
-					if in[m] {
-						in[g.ID], changed = true, true
-						break
-					}
-				}
-			}
-		}
 		var ids []string
 		for _, g := range d.groups {
 			if in[g.ID] && (g.SecurityEnabled || strings.EqualFold(req.groupClaims, "all")) {

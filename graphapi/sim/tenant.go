@@ -157,30 +157,7 @@ func (c *gctx) me() {
 		}
 	}
 	if cast != "directoryRole" {
-		direct := map[string]bool{}
-		for _, g := range d.groups {
-			if g.memberSet[u.ID] {
-				direct[g.ID] = true
-			}
-		}
-		in := map[string]bool{}
-		for id := range direct {
-			in[id] = true
-		}
-		for changed := transitive; changed; {
-			changed = false
-			for _, g := range d.groups {
-				if in[g.ID] {
-					continue
-				}
-				for m := range g.memberSet {
-					if in[m] {
-						in[g.ID], changed = true, true
-						break
-					}
-				}
-			}
-		}
+		_, in := d.groupsOf(u.ID, transitive)
 		for _, g := range d.groups {
 			if !in[g.ID] {
 				continue
@@ -238,4 +215,31 @@ func (c *gctx) directoryRoles() {
 		}
 	}
 	c.notFound(c.seg[1])
+}
+
+// groupsOf is the groups userID is a direct member of, and with transitive
+// also the groups those are members of, nested to any depth (in holds
+// both). The caller holds d.mu.
+func (d *directory) groupsOf(userID string, transitive bool) (direct, in map[string]bool) {
+	direct, in = map[string]bool{}, map[string]bool{}
+	for _, g := range d.groups {
+		if g.memberSet[userID] {
+			direct[g.ID], in[g.ID] = true, true
+		}
+	}
+	for changed := transitive; changed; {
+		changed = false
+		for _, g := range d.groups {
+			if in[g.ID] {
+				continue
+			}
+			for m := range g.memberSet {
+				if in[m] {
+					in[g.ID], changed = true, true
+					break
+				}
+			}
+		}
+	}
+	return direct, in
 }
