@@ -38,6 +38,11 @@ func (a *App) GiveAccess(ctx context.Context, name string, req steps.PeopleReque
 		_, err := steps.ResolvePeople(ctx, nil, p, steps.PeopleRequest{Members: req.Members})
 		return conn, asInput(err)
 	}
+	// Each write is saved as it is made: the config directory must take
+	// it before the first one.
+	if err := a.checkLocal(false); err != nil {
+		return conn, err
+	}
 	lock, err := a.lockConnection(conn.Name)
 	if err != nil {
 		return conn, err
