@@ -152,9 +152,14 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // writeGraphJSON writes a Graph success body with the OData content type
 // Graph uses.
 func writeGraphJSON(w http.ResponseWriter, status int, v any) {
+	writeGraphBody(w, status, append(appendJSON(nil, v), '\n'))
+}
+
+// writeGraphBody writes a Graph JSON body already encoded.
+func writeGraphBody(w http.ResponseWriter, status int, body []byte) {
 	w.Header().Set("Content-Type", "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8")
 	w.WriteHeader(status)
-	w.Write(append(appendJSON(nil, v), '\n'))
+	w.Write(body)
 }
 
 // writeGraphError writes the documented Graph error envelope; it always has a
