@@ -17,6 +17,11 @@ import (
 type plannedIDs struct {
 	mu  sync.Mutex
 	set map[[16]byte]struct{} // nil: to be read from next_users
+	// noUsers is set, with set, when the users table was empty: a first
+	// full run, whose pages need not look their users up in it. Only
+	// applying a run changes the users table, and applying forgets the
+	// set; the sync lock keeps another process from applying meanwhile.
+	noUsers bool
 }
 
 // load reads the set from next_users, in tx, unless it is in hand.
@@ -42,8 +47,19 @@ func (p *plannedIDs) load(ctx context.Context, tx *sql.Tx) error {
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	p.set = set
+	var noUsers bool
+	if err := tx.QueryRowContext(ctx, `SELECT NOT EXISTS (SELECT 1 FROM users)`).Scan(&noUsers); err != nil {
+		return err
+	}
+	p.set, p.noUsers = set, noUsers
 	return nil
+}
+
+// empty reports whether the users table was empty when the set was read.
+func (p *plannedIDs) empty() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.set != nil && p.noUsers
 }
 
 func (p *plannedIDs) has(k [16]byte) bool {

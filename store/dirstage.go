@@ -235,39 +235,11 @@ func (d *DirDB) planPage(ctx context.Context, tx *sql.Tx, p *StagePage) ([][16]b
 	if len(users) == 0 {
 		return nil, nil
 	}
-	ids := make([]string, len(users))
-	for i, u := range users {
-		ids[i] = u.ID
-	}
-	rows, err := tx.QueryContext(ctx, `SELECT j.key, u.id IS NOT NULL, coalesce(u.upn, ''),
-		coalesce(u.display_name, ''), coalesce(u.given_name, ''), coalesce(u.surname, ''), coalesce(u.mail, ''),
-		coalesce(u.job_title, ''), coalesce(u.department, ''), coalesce(u.account_enabled, 0), coalesce(u.state, ''),
-		u.disabled_at, coalesce(u.updated_at, 0)
-		FROM json_each(?) j LEFT JOIN users u ON u.id = j.value`, jsonList(ids))
-	if err != nil {
-		return nil, err
-	}
-	type old struct {
-		exists     bool
-		u          StagedUser
-		state      string
-		disabledAt sql.NullInt64
-		updatedAt  int64
-	}
-	olds := make([]old, len(users))
-	for rows.Next() {
-		var i int
-		var o old
-		if err := rows.Scan(&i, &o.exists, &o.u.UserPrincipalName, &o.u.DisplayName, &o.u.GivenName, &o.u.Surname,
-			&o.u.Mail, &o.u.JobTitle, &o.u.Department, &o.u.AccountEnabled, &o.state, &o.disabledAt, &o.updatedAt); err != nil {
-			rows.Close()
+	olds := make([]storedUser, len(users))
+	if !d.planned.empty() {
+		if err := lookUpUsers(ctx, tx, users, olds); err != nil {
 			return nil, err
 		}
-		olds[i] = o
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
 	}
 	now := p.Now.UnixMilli()
 	type next struct {
@@ -310,13 +282,49 @@ func (d *DirDB) planPage(ctx context.Context, tx *sql.Tx, p *StagePage) ([][16]b
 		p.Stage.Planned.add(n.plan)
 		nexts = append(nexts, n)
 	}
-	err = insertRows(ctx, tx, `INSERT INTO next_users (id, upn, display_name, given_name, surname, mail, job_title,
+	err := insertRows(ctx, tx, `INSERT INTO next_users (id, upn, display_name, given_name, surname, mail, job_title,
 		department, account_enabled, state, disabled_at, updated_at, plan)`, 13, len(nexts), func(i int, a []any) []any {
 		n := &nexts[i]
 		return append(a, n.u.ID, n.u.UserPrincipalName, n.u.DisplayName, n.u.GivenName, n.u.Surname, n.u.Mail,
 			n.u.JobTitle, n.u.Department, n.u.AccountEnabled, n.state, n.disabledAt, n.updatedAt, n.plan)
 	})
 	return keys, err
+}
+
+// storedUser is a user as the users table holds it, before a run.
+type storedUser struct {
+	exists     bool
+	u          StagedUser
+	state      string
+	disabledAt sql.NullInt64
+	updatedAt  int64
+}
+
+// lookUpUsers reads into olds the stored rows of users, in order.
+func lookUpUsers(ctx context.Context, tx *sql.Tx, users []*StagedUser, olds []storedUser) error {
+	ids := make([]string, len(users))
+	for i, u := range users {
+		ids[i] = u.ID
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT j.key, u.id IS NOT NULL, coalesce(u.upn, ''),
+		coalesce(u.display_name, ''), coalesce(u.given_name, ''), coalesce(u.surname, ''), coalesce(u.mail, ''),
+		coalesce(u.job_title, ''), coalesce(u.department, ''), coalesce(u.account_enabled, 0), coalesce(u.state, ''),
+		u.disabled_at, coalesce(u.updated_at, 0)
+		FROM json_each(?) j LEFT JOIN users u ON u.id = j.value`, jsonList(ids))
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var i int
+		var o storedUser
+		if err := rows.Scan(&i, &o.exists, &o.u.UserPrincipalName, &o.u.DisplayName, &o.u.GivenName, &o.u.Surname,
+			&o.u.Mail, &o.u.JobTitle, &o.u.Department, &o.u.AccountEnabled, &o.state, &o.disabledAt, &o.updatedAt); err != nil {
+			return err
+		}
+		olds[i] = o
+	}
+	return rows.Err()
 }
 
 func nullable(v sql.NullInt64) any {
